@@ -1,0 +1,87 @@
+"""What every check shares: failures with actionable messages, isolation, tolerances.
+
+A check is a function decorated with :func:`check`. It
+
+- runs with its own random seed inside ``torch.random.fork_rng``, so it gives the
+  same verdict whatever ran before it and leaves the notebook's random state alone;
+- runs with gradients enabled and with warnings and stderr captured, because
+  nbgrader gives zero points to a test cell that writes to stderr;
+- raises :class:`CheckFailed` (an ``AssertionError``) with a message that names
+  the symptom, or prints one line starting with a tick when everything passed;
+- returns ``None``: nbgrader would read a returned number as partial credit.
+
+The torch functions the checks compare with are bound here, when the course
+imports this module (before any student code runs), so redefining them in a
+notebook does not change a verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+_allclose = torch.allclose
+_isfinite = torch.isfinite
+_Tensor = torch.Tensor
+
+
+class CheckFailed(AssertionError):
+    """A check found a problem; the message says what the student's code did wrong."""
+
+
+def fail(message: str) -> None:
+    """Stop the check with ``message`` (shown to the student)."""
+    raise CheckFailed(message)
+
+
+def check(func: Callable[..., None]) -> Callable[..., None]:
+    """Decorator that makes ``func`` a deterministic, quiet, self-reporting check."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        with torch.random.fork_rng(devices=[]), torch.enable_grad(), \
+                warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.manual_seed(1234)
+            message = func(*args, **kwargs)
+        print(f"\N{CHECK MARK} {message or func.__name__ + ' passed'}")
+
+    return wrapper
+
+
+def call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run student code ``fn``; turn any exception into a failure that names ``what``."""
+    try:
+        return fn(*args, **kwargs)
+    except CheckFailed:
+        raise
+    except NotImplementedError as err:
+        raise CheckFailed(f"{what} is not implemented yet ({err}).") from None
+    except Exception as err:  # the student's bug, reported as such
+        raise CheckFailed(f"{what} raised {type(err).__name__}: {err}") from err
+
+
+def expect_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None,
+                  dtype: torch.dtype | None = torch.float32) -> torch.Tensor:
+    """Fail unless ``value`` is a finite tensor of the given shape and dtype."""
+    if not isinstance(value, _Tensor):
+        fail(f"{what} should be a torch.Tensor, got {type(value).__name__}.")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(f"{what} has shape {tuple(value.shape)}; expected {tuple(shape)}.")
+    if dtype is not None and value.dtype != dtype:
+        fail(f"{what} has dtype {value.dtype}; expected {dtype}.")
+    if not bool(_isfinite(value.detach()).all()):
+        fail(f"{what} contains NaN or infinite values.")
+    return value
+
+
+def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """True when tensors a and b agree elementwise within tolerances."""
+    a, b = torch.as_tensor(a).detach().double(), torch.as_tensor(b).detach().double()
+    return a.shape == b.shape and bool(_allclose(a, b, rtol=rtol, atol=atol))

@@ -1,0 +1,236 @@
+"""The instructor's pipeline around nbgrader: release, check the course, autograde a class.
+
+Used by the Makefile::
+
+    python -m vae_helpers.course release     # solutions/ -> notebooks/ (nbgrader generate_assignment)
+    python -m vae_helpers.course check       # the whole course end to end, with a score table
+    python -m vae_helpers.course autograde   # grade submitted/<student>/<assignment>/ of a class
+
+``check`` works in a scratch course directory (``build/course``): it releases
+every assignment, submits each solution notebook as student ``solution`` and
+each blank student notebook as student ``blank``, autogrades both with nbgrader,
+keeps the executed solutions and their HTML under ``build/``, and fails unless
+every solution earns full marks without errors and every blank earns zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SOLUTION, BLANK = "solution", "blank"
+
+
+def assignments(root: Path) -> list[str]:
+    """Names of the assignments in ``root/solutions``, in course order."""
+    return sorted(p.name for p in (root / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in ``course_dir`` (so its nbgrader_config.py applies)."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    # nbgrader shells out to `alembic`, which lives next to this Python.
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=env)
+
+
+def _run_or_raise(course_dir: Path, *args: str) -> None:
+    result = nbgrader(course_dir, *args)
+    if result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{result.stdout}\n{result.stderr}")
+
+
+def release(course_dir: Path, names: list[str]) -> None:
+    """Generate the student notebooks of ``names`` into ``course_dir/notebooks``."""
+    for name in names:
+        _run_or_raise(course_dir, "generate_assignment", name, "--force")
+
+
+def make_scratch_course(root: Path, scratch: Path) -> Path:
+    """A fresh course directory at ``scratch`` with the repo's config and solutions."""
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    scratch.mkdir(parents=True)
+    shutil.copy(root / "nbgrader_config.py", scratch)
+    shutil.copytree(root / "solutions", scratch / "solutions",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return scratch
+
+
+def submit(course_dir: Path, student: str, name: str, notebook: Path) -> None:
+    """Place ``notebook`` as ``student``'s submission of assignment ``name``."""
+    target = course_dir / "submitted" / student / name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(notebook, target / f"{name}.ipynb")
+
+
+@dataclass
+class Grade:
+    """One autograded submission: its score, or why nbgrader produced none."""
+
+    assignment: str
+    student: str
+    score: float | None
+    max_score: float
+    seconds: float
+    problem: str = ""
+
+    def cell(self) -> str:
+        return "DROPPED" if self.score is None else f"{self.score:g} / {self.max_score:g}"
+
+
+def autograde(course_dir: Path, name: str, student: str) -> Grade:
+    """Autograde one submission with nbgrader and read its score from the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    start = time.perf_counter()
+    result = nbgrader(course_dir, "autograde", name, "--student", student, "--force")
+    seconds = time.perf_counter() - start
+    graded = course_dir / "autograded" / student / name / f"{name}.ipynb"
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        max_score = gb.find_assignment(name).max_score
+        try:
+            submission = gb.find_submission(name, student)
+        except MissingEntry:
+            submission = None
+        score = submission.score if submission is not None and graded.exists() else None
+    problem = ""
+    if score is None:
+        lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "[ERROR]" in ln or "Error" in ln]
+        problem = lines[-1].strip() if lines else f"nbgrader exited with code {result.returncode}"
+    return Grade(name, student, score, max_score, seconds, problem)
+
+
+def error_cells(notebook: Path) -> list[str]:
+    """Descriptions of the cells of an executed notebook whose output is an error."""
+    nb = json.loads(notebook.read_text())
+    found = []
+    for index, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append(f"cell {index}: {output.get('ename')}: {output.get('evalue')}")
+    return found
+
+
+def export_html(notebook: Path, target: Path) -> None:
+    """Write ``notebook`` as a standalone HTML page at ``target``."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body)
+
+
+def check_course(root: Path, build: Path, names: list[str] | None = None, publish: bool = True) -> bool:
+    """Release, autograde solutions and blanks, print the table; True when all is as expected.
+
+    With ``publish`` the released notebooks are copied into ``root/notebooks`` and the
+    executed solutions (notebook + HTML) into ``build/executed``.
+    """
+    names = names or assignments(root)
+    course_dir = make_scratch_course(root, build / "course")
+    print(f"Releasing {len(names)} assignment(s) in {course_dir} ...", flush=True)
+    release(course_dir, names)
+    rows, ok = [], True
+    for name in names:
+        submit(course_dir, SOLUTION, name, course_dir / "solutions" / name / f"{name}.ipynb")
+        submit(course_dir, BLANK, name, course_dir / "notebooks" / name / f"{name}.ipynb")
+        print(f"Autograding {name} ...", flush=True)
+        solution, blank = autograde(course_dir, name, SOLUTION), autograde(course_dir, name, BLANK)
+        problems = []
+        if solution.score is None or solution.score != solution.max_score:
+            problems.append(f"solution scored {solution.cell()} {solution.problem}".strip())
+        if blank.score is None or blank.score != 0:
+            problems.append(f"blank scored {blank.cell()} {blank.problem}".strip())
+        executed = course_dir / "autograded" / SOLUTION / name / f"{name}.ipynb"
+        if executed.exists():
+            problems += [f"solution error in {e}" for e in error_cells(executed)]
+            if publish:
+                (build / "executed").mkdir(parents=True, exist_ok=True)
+                shutil.copy(executed, build / "executed" / f"{name}.ipynb")
+                export_html(executed, build / "executed" / f"{name}.html")
+        ok = ok and not problems
+        rows.append((name, solution, blank, problems))
+        if publish:
+            target = root / "notebooks" / name
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy(course_dir / "notebooks" / name / f"{name}.ipynb", target / f"{name}.ipynb")
+    print_table(rows)
+    return ok
+
+
+def print_table(rows: list) -> None:
+    """The score table of :func:`check_course`."""
+    header = f"{'notebook':<24} {'solution':>10} {'blank':>10} {'solution s':>11} {'blank s':>8}"
+    print("\n" + header + "\n" + "-" * len(header))
+    total = 0.0
+    for name, solution, blank, problems in rows:
+        total += solution.seconds + blank.seconds
+        print(f"{name:<24} {solution.cell():>10} {blank.cell():>10} {solution.seconds:>11.1f} {blank.seconds:>8.1f}")
+        for problem in problems:
+            print(f"    !! {problem}")
+    print("-" * len(header) + f"\n{'total autograde time':<46} {total:>11.1f} s")
+
+
+def autograde_class(root: Path, names: list[str] | None = None, students: list[str] | None = None) -> bool:
+    """Autograde every submission under ``root/submitted``; print a table; False if any was dropped."""
+    submitted = root / "submitted"
+    if not submitted.is_dir():
+        print(f"No submissions: put them in {submitted}/<student>/<assignment>/<assignment>.ipynb "
+              f"(nbgrader collect or zip_collect does this).")
+        return False
+    names = names or assignments(root)
+    students = students or sorted(p.name for p in submitted.iterdir() if p.is_dir())
+    grades, ok = [], True
+    for student in students:
+        for name in names:
+            if (submitted / student / name).is_dir():
+                grade = autograde(root, name, student)
+                grades.append(grade)
+                if grade.score is None:
+                    ok = False
+                    print(f"!! {student}/{name}: nbgrader dropped this submission ({grade.problem}); "
+                          f"the others are graded.", flush=True)
+                else:
+                    print(f"{student}/{name}: {grade.cell()} ({grade.seconds:.1f} s)", flush=True)
+    print(f"\nGraded {sum(g.score is not None for g in grades)} of {len(grades)} submission(s); "
+          f"scores are in gradebook.db (nbgrader export writes a CSV).")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae_helpers.course", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["release", "check", "autograde"])
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: .)")
+    parser.add_argument("--assignment", action="append", help="limit to this assignment (repeatable)")
+    parser.add_argument("--student", action="append", help="autograde: limit to this student (repeatable)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    if not (root / "solutions").is_dir():
+        parser.error(f"{root} has no solutions/ folder: run this from the course repository.")
+    names = args.assignment or assignments(root)
+    unknown = sorted(set(names) - set(assignments(root)))
+    if unknown:
+        parser.error(f"unknown assignment(s) {', '.join(unknown)}; known: {', '.join(assignments(root))}")
+    if args.command == "release":
+        release(root, names)
+        print(f"Released {', '.join(names)} into {root / 'notebooks'}")
+        return 0
+    if args.command == "check":
+        start = time.perf_counter()
+        ok = check_course(root, root / "build", names)
+        print(f"make course: {'OK' if ok else 'FAILED'} in {time.perf_counter() - start:.0f} s "
+              f"(executed solutions: {root / 'build' / 'executed'})")
+        return 0 if ok else 1
+    return 0 if autograde_class(root, names, args.student) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Numbers behind the course's claims about latent spaces.
+
+All functions take plain tensors: codes (N, d), images (N, 784).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def pca_2d(codes: torch.Tensor) -> torch.Tensor:
+    """Project codes (N, d) onto their two principal directions -> (N, 2).
+
+    Codes that are already 2-D are only centred.
+    """
+    centred = codes - codes.mean(dim=0)
+    if codes.shape[1] <= 2:
+        return centred
+    _, _, v = torch.pca_lowrank(centred, q=2, center=False)
+    return centred @ v[:, :2]
+
+
+def uniform_in_box(codes: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """n points drawn uniformly in the bounding box of codes (N, d) -> (n, d).
+
+    This is "pick a random point" for a latent space that has no prior: any point
+    between the smallest and largest code on every axis.
+    """
+    low, high = codes.min(dim=0).values, codes.max(dim=0).values
+    u = torch.rand(n, codes.shape[1], generator=torch.Generator().manual_seed(seed))
+    return low + (high - low) * u.to(codes.device)
+
+
+def nearest_distance(points: torch.Tensor, reference: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Euclidean distance from each point (N, D) to its nearest row of reference (M, D) -> (N,)."""
+    return torch.cat([torch.cdist(chunk, reference).min(dim=1).values for chunk in points.split(batch_size)])
+
+
+def empty_space_fraction(samples: torch.Tensor, codes: torch.Tensor, quantile: float = 0.99) -> float:
+    """Fraction of samples (n, d) that fall in the gaps between codes (N, d).
+
+    A sample is "in a gap" when its nearest code is farther away than ``quantile``
+    of the codes are from their own nearest neighbour.
+    """
+    gaps = torch.cdist(codes, codes).fill_diagonal_(float("inf")).min(dim=1).values
+    threshold = gaps.quantile(quantile)
+    return (nearest_distance(samples, codes) > threshold).float().mean().item()
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 11) -> torch.Tensor:
+    """Points on the straight line from z0 to z1, both (d,) -> (steps, d)."""
+    t = torch.linspace(0, 1, steps, device=z0.device).unsqueeze(1)
+    return (1 - t) * z0 + t * z1
+
+
+def path_step_ratio(images: torch.Tensor) -> float:
+    """Largest over mean pixel-space step along a path of images (steps, 784).
+
+    1.0 is a perfectly even morph; a large value means the path jumps somewhere.
+    """
+    steps = (images[1:] - images[:-1]).norm(dim=1)
+    return (steps.max() / steps.mean()).item()

@@ -1,0 +1,140 @@
+"""Figures used across the notebooks. Each function returns its matplotlib Figure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+from .data import IMAGE_SIDE
+from .metrics import pca_2d
+from .training import History
+
+
+def _as_images(images: torch.Tensor) -> torch.Tensor:
+    """(N, 784) or (N, 1, 28, 28) -> (N, 28, 28) on the CPU, detached."""
+    return images.detach().float().cpu().reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
+
+
+def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> torch.Tensor:
+    """Tile images (N, 784) into one (H, W) array, ``nrow`` images per row."""
+    imgs = _as_images(images)
+    n = len(imgs)
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol_rows = math.ceil(n / nrow)
+    side = IMAGE_SIDE + pad
+    grid = torch.ones(ncol_rows * side + pad, nrow * side + pad)
+    for k, img in enumerate(imgs):
+        r, c = divmod(k, nrow)
+        grid[pad + r * side: pad + r * side + IMAGE_SIDE, pad + c * side: pad + c * side + IMAGE_SIDE] = img
+    return grid
+
+
+def show_images(images: torch.Tensor, nrow: int | None = None, title: str | None = None,
+                scale: float = 0.6) -> plt.Figure:
+    """Show images (N, 784) as one grid with ``nrow`` images per row."""
+    grid = image_grid(images, nrow)
+    fig, ax = plt.subplots(figsize=(scale * grid.shape[1] / 10, scale * grid.shape[0] / 10))
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def show_reconstructions(x: torch.Tensor, x_hat: torch.Tensor, title: str = "originals (top) and reconstructions (bottom)") -> plt.Figure:
+    """Originals (N, 784) above their reconstructions (N, 784)."""
+    return show_images(torch.cat([_as_images(x), _as_images(x_hat)]), nrow=len(x), title=title)
+
+
+def show_strip(images: torch.Tensor, labels: Sequence[str] | None = None, title: str | None = None) -> plt.Figure:
+    """One row of images (steps, 784), e.g. an interpolation, with an optional caption under each."""
+    imgs = _as_images(images)
+    fig, axes = plt.subplots(1, len(imgs), figsize=(0.9 * len(imgs), 1.3 if labels else 1.0))
+    for k, (ax, img) in enumerate(zip(axes, imgs)):
+        ax.imshow(img, cmap="gray_r", vmin=0, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if labels:
+            ax.set_xlabel(labels[k], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_history(history: History, terms: Sequence[str] | None = None, title: str = "training") -> plt.Figure:
+    """Per-image train (solid) and test (dashed) curves of each loss term over epochs."""
+    terms = list(terms or history.train[0].keys())
+    fig, axes = plt.subplots(1, len(terms), figsize=(4.5 * len(terms), 3.2), squeeze=False)
+    epochs = range(1, history.epochs + 1)
+    for ax, term in zip(axes[0], terms):
+        ax.plot(epochs, [e[term] for e in history.train], label="train")
+        if history.test:
+            ax.plot(epochs, [e[term] for e in history.test], "--", label="test")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{term} per image")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_latent_scatter(codes: torch.Tensor, labels: torch.Tensor, title: str = "latent codes",
+                        extra: torch.Tensor | None = None, extra_label: str = "random points") -> plt.Figure:
+    """Scatter codes (N, d), coloured by digit label (N,); projected with PCA when d > 2.
+
+    ``extra`` (M, d) points, e.g. random latent samples, are drawn as black crosses
+    in the same projection.
+    """
+    codes = codes.detach().float().cpu()
+    both = codes if extra is None else torch.cat([codes, extra.detach().float().cpu()])
+    xy = pca_2d(both)
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    points = ax.scatter(xy[: len(codes), 0], xy[: len(codes), 1], c=labels.cpu(), cmap="tab10",
+                        s=4, alpha=0.7, vmin=-0.5, vmax=9.5)
+    if extra is not None:
+        ax.scatter(xy[len(codes):, 0], xy[len(codes):, 1], c="black", marker="x", s=12, label=extra_label)
+        ax.legend(loc="upper right")
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    axis_name = "PC" if codes.shape[1] > 2 else "z"
+    ax.set_xlabel(f"{axis_name} 1")
+    ax.set_ylabel(f"{axis_name} 2")
+    ax.set_title(title)
+    return fig
+
+
+def plot_histograms(samples: dict[str, torch.Tensor], xlabel: str, title: str | None = None) -> plt.Figure:
+    """Overlaid histograms of several 1-D samples, one per dict entry."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for name, values in samples.items():
+        ax.hist(values.detach().cpu().numpy(), bins=40, alpha=0.55, density=True, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_manifold(decode: Callable[[torch.Tensor], torch.Tensor], low: Sequence[float], high: Sequence[float], n: int = 15,
+                  title: str = "decoded 2-D latent grid") -> plt.Figure:
+    """Decode an n x n grid spanning [low, high] of a 2-D latent space and tile the images.
+
+    ``decode`` maps codes (n*n, 2) -> images (n*n, 784). The top-left image is at
+    (low[0], high[1]), so the picture is oriented like a scatter plot of the codes.
+    """
+    xs = torch.linspace(float(low[0]), float(high[0]), n)
+    ys = torch.linspace(float(high[1]), float(low[1]), n)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), dim=-1).reshape(-1, 2)
+    with torch.no_grad():
+        images = decode(grid)
+    fig = show_images(images, nrow=n, title=title, scale=0.3)
+    ax = fig.axes[0]
+    ax.set_axis_on()
+    side = IMAGE_SIDE + 2
+    ax.set_xticks([2 + side * 0.5, 2 + side * (n - 0.5)], [f"z1={float(low[0]):.1f}", f"z1={float(high[0]):.1f}"])
+    ax.set_yticks([2 + side * 0.5, 2 + side * (n - 0.5)], [f"z2={float(high[1]):.1f}", f"z2={float(low[1]):.1f}"])
+    return fig

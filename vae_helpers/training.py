@@ -1,0 +1,138 @@
+"""One training loop for every notebook.
+
+``fit(model, loss_fn, train_x, test_x, epochs=...)`` runs Adam over in-memory
+mini-batches, shows a tqdm progress bar, and returns a :class:`History` of
+per-image train and test figures for each epoch.
+
+``loss_fn(model, x)`` takes a batch ``x`` (B, 784) and returns either a scalar
+loss summed over the batch, or a dict of such sums whose ``"loss"`` entry is
+minimised and whose other entries (for example ``"recon"`` and ``"kl"``) are
+just recorded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import batches
+
+LossFn = Callable[[nn.Module, torch.Tensor], "torch.Tensor | dict[str, torch.Tensor]"]
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """The given device, else CUDA, else Apple's MPS, else the CPU."""
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (all devices) so a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class History:
+    """Per-epoch, per-image averages of each loss term, e.g. ``train[-1]["loss"]``."""
+
+    train: list[dict[str, float]] = field(default_factory=list)
+    test: list[dict[str, float]] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train)
+
+    def __repr__(self) -> str:
+        if not self.train:
+            return "History(no epochs)"
+        last = f"train {_fmt(self.train[-1])}"
+        if self.test:
+            last += f"; test {_fmt(self.test[-1])}"
+        return f"History({self.epochs} epochs in {sum(self.seconds):.1f} s; last: {last})"
+
+
+def _fmt(terms: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in terms.items())
+
+
+def _as_terms(out: torch.Tensor | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    terms = out if isinstance(out, dict) else {"loss": out}
+    if "loss" not in terms:
+        raise KeyError(f"loss_fn returned a dict without a 'loss' entry (keys: {sorted(terms)})")
+    if terms["loss"].dim() != 0:
+        raise ValueError(f"loss_fn must return a scalar loss, got shape {tuple(terms['loss'].shape)}")
+    return terms
+
+
+def evaluate(model: nn.Module, loss_fn: LossFn, x: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
+    """Per-image averages of the loss terms over all of ``x`` (N, 784), without gradients."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    totals: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for xb in batches(x.to(device), batch_size):
+            for name, value in _as_terms(loss_fn(model, xb)).items():
+                totals[name] = totals.get(name, 0) + value.detach()
+    model.train(was_training)
+    return {name: total.item() / len(x) for name, total in totals.items()}
+
+
+def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *,
+        epochs: int = 10, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+        device: str | torch.device | None = None, progress: bool = True,
+        desc: str = "training") -> History:
+    """Train ``model`` with Adam on ``train_x`` (N, 784) and return its :class:`History`.
+
+    The model is moved to ``device`` (default: :func:`pick_device`). Seeding covers
+    the initial shuffle order and any noise the model draws, so the same call gives
+    the same history on the same machine.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    if train_x.dim() != 2:
+        raise ValueError(f"train_x must be (N, features), got shape {tuple(train_x.shape)}")
+    device = pick_device(device)
+    seed_everything(seed)
+    model.to(device)
+    train_x = train_x.to(device)
+    test_x = test_x.to(device) if test_x is not None else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    shuffler = torch.Generator().manual_seed(seed)
+    history = History()
+
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=not progress)
+    for _ in bar:
+        start = time.perf_counter()
+        model.train()
+        totals: dict[str, torch.Tensor] = {}
+        for xb in batches(train_x, batch_size, shuffle=True, generator=shuffler):
+            terms = _as_terms(loss_fn(model, xb))
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            optimizer.step()
+            for name, value in terms.items():  # stays on the device: no sync per step
+                totals[name] = totals.get(name, 0) + value.detach()
+        history.train.append({name: total.item() / len(train_x) for name, total in totals.items()})
+        if test_x is not None:
+            history.test.append(evaluate(model, loss_fn, test_x))
+        history.seconds.append(time.perf_counter() - start)
+        bar.set_postfix(train=f"{history.train[-1]['loss']:.2f}",
+                        **({"test": f"{history.test[-1]['loss']:.2f}"} if history.test else {}))
+    model.eval()
+    return history
