@@ -128,8 +128,19 @@ def export_html(notebook: Path, target: Path) -> None:
     target.write_text(body)
 
 
-def check_course(root: Path, build: Path, names: list[str] | None = None, publish: bool = True) -> bool:
-    """Release, autograde solutions and blanks, print the table; True when all is as expected.
+@dataclass
+class NotebookResult:
+    """How one assignment fared in :func:`run_course`."""
+
+    name: str
+    solution: Grade
+    blank: Grade
+    problems: list[str]
+
+
+def run_course(root: Path, build: Path, names: list[str] | None = None,
+               publish: bool = True) -> list[NotebookResult]:
+    """Release every assignment in a scratch course under ``build`` and autograde solutions and blanks.
 
     With ``publish`` the released notebooks are copied into ``root/notebooks`` and the
     executed solutions (notebook + HTML) into ``build/executed``.
@@ -138,7 +149,7 @@ def check_course(root: Path, build: Path, names: list[str] | None = None, publis
     course_dir = make_scratch_course(root, build / "course")
     print(f"Releasing {len(names)} assignment(s) in {course_dir} ...", flush=True)
     release(course_dir, names)
-    rows, ok = [], True
+    results = []
     for name in names:
         submit(course_dir, SOLUTION, name, course_dir / "solutions" / name / f"{name}.ipynb")
         submit(course_dir, BLANK, name, course_dir / "notebooks" / name / f"{name}.ipynb")
@@ -156,26 +167,24 @@ def check_course(root: Path, build: Path, names: list[str] | None = None, publis
                 (build / "executed").mkdir(parents=True, exist_ok=True)
                 shutil.copy(executed, build / "executed" / f"{name}.ipynb")
                 export_html(executed, build / "executed" / f"{name}.html")
-        ok = ok and not problems
-        rows.append((name, solution, blank, problems))
         if publish:
             target = root / "notebooks" / name
             target.mkdir(parents=True, exist_ok=True)
             shutil.copy(course_dir / "notebooks" / name / f"{name}.ipynb", target / f"{name}.ipynb")
-    print_table(rows)
-    return ok
+        results.append(NotebookResult(name, solution, blank, problems))
+    return results
 
 
-def print_table(rows: list) -> None:
-    """The score table of :func:`check_course`."""
+def print_table(results: list[NotebookResult]) -> None:
+    """Notebook, solution and blank scores, and the seconds each autograde took."""
     header = f"{'notebook':<24} {'solution':>10} {'blank':>10} {'solution s':>11} {'blank s':>8}"
     print("\n" + header + "\n" + "-" * len(header))
-    total = 0.0
-    for name, solution, blank, problems in rows:
-        total += solution.seconds + blank.seconds
-        print(f"{name:<24} {solution.cell():>10} {blank.cell():>10} {solution.seconds:>11.1f} {blank.seconds:>8.1f}")
-        for problem in problems:
+    for r in results:
+        print(f"{r.name:<24} {r.solution.cell():>10} {r.blank.cell():>10} "
+              f"{r.solution.seconds:>11.1f} {r.blank.seconds:>8.1f}")
+        for problem in r.problems:
             print(f"    !! {problem}")
+    total = sum(r.solution.seconds + r.blank.seconds for r in results)
     print("-" * len(header) + f"\n{'total autograde time':<46} {total:>11.1f} s")
 
 
@@ -225,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "check":
         start = time.perf_counter()
-        ok = check_course(root, root / "build", names)
+        results = run_course(root, root / "build", names)
+        print_table(results)
+        ok = not any(r.problems for r in results)
         print(f"make course: {'OK' if ok else 'FAILED'} in {time.perf_counter() - start:.0f} s "
               f"(executed solutions: {root / 'build' / 'executed'})")
         return 0 if ok else 1

@@ -1,0 +1,182 @@
+"""The grading pipeline, end to end with nbgrader itself.
+
+One session-scoped run releases every assignment in a scratch course directory
+and autogrades three submissions of each: the solution notebook, the blank
+student notebook, and (for 01) a partly solved one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from vae_helpers import course
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NAMES = course.assignments(ROOT)
+PARTIAL = "partial"
+
+
+def _cells(path: Path) -> list:
+    return nbformat.read(path, as_version=4).cells
+
+
+def _nbgrader(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Run the course pipeline once in a scratch directory; nothing in the repo changes."""
+    build = tmp_path_factory.mktemp("build")
+    results = {r.name: r for r in course.run_course(ROOT, build, publish=False)}
+    return build / "course", results
+
+
+def test_the_course_has_the_designed_assignments():
+    assert NAMES[0] == "01_autoencoder"
+    assert NAMES == sorted(NAMES)
+    for name in NAMES:
+        assert (ROOT / "notebooks" / name / f"{name}.ipynb").exists(), f"{name} has no student notebook"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solutions_earn_full_marks_and_blanks_zero(graded, name):
+    _, results = graded
+    result = results[name]
+    assert result.solution.score == result.solution.max_score > 0, result.problems
+    assert result.blank.score == 0, result.problems
+    assert result.problems == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_student_notebooks_are_what_nbgrader_generates(graded, name):
+    course_dir, _ = graded
+    generated = (course_dir / "notebooks" / name / f"{name}.ipynb").read_text()
+    committed = (ROOT / "notebooks" / name / f"{name}.ipynb").read_text()
+    assert committed == generated, f"notebooks/{name} is stale: run `make release` and commit the result"
+
+
+def _region_lines(source: str, begin: str, end: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.splitlines():
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside and len(line.strip()) > 12:
+            lines.append(line.strip())
+    return lines
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_notebooks_reveal_no_solutions_or_hidden_tests(name):
+    student = (ROOT / "notebooks" / name / f"{name}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in student and "BEGIN HIDDEN TESTS" not in student
+    secret = []
+    for cell in _cells(ROOT / "solutions" / name / f"{name}.ipynb"):
+        secret += _region_lines(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
+        secret += _region_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+    assert secret, "the solution notebook should contain solution and hidden-test regions"
+    leaked = [line for line in secret if line in student]
+    assert leaked == []
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+def test_notebooks_are_committed_without_outputs(folder):
+    for path in sorted((ROOT / folder).glob("*/*.ipynb")):
+        for cell in _cells(path):
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: outputs in cell {cell.get('id')}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_exercise_is_graded_with_points(name):
+    cells = _cells(ROOT / "solutions" / name / f"{name}.ipynb")
+    ids = [_nbgrader(c).get("grade_id") for c in cells if _nbgrader(c)]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+    tests = [c for c in cells if _nbgrader(c).get("grade")]
+    assert tests and all(_nbgrader(c)["points"] > 0 and _nbgrader(c)["locked"] for c in tests)
+    solution_positions = [i for i, c in enumerate(cells) if _nbgrader(c).get("solution")]
+    for i in solution_positions:
+        assert _nbgrader(cells[i + 1]).get("grade"), f"solution cell {cells[i].id} is not followed by a test cell"
+    for cell in tests:
+        assert "### BEGIN HIDDEN TESTS" in cell.source or "check_" in cell.source
+    nb = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebooks_read_like_a_lecture(name):
+    cells = _cells(ROOT / "solutions" / name / f"{name}.ipynb")
+    assert "Learning goals" in cells[0].source
+    assert "Big ideas" in cells[-1].source
+    assert any("$$" in c.source for c in cells if c.cell_type == "markdown"), "math in LaTeX next to the code"
+
+
+def _fill_one_exercise(course_dir: Path, name: str, grade_id: str) -> Path:
+    """The blank student notebook with only the solution cell ``grade_id`` filled in."""
+    solution = {c.id: c for c in _cells(course_dir / "solutions" / name / f"{name}.ipynb")}
+    nb = nbformat.read(course_dir / "notebooks" / name / f"{name}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if _nbgrader(cell).get("grade_id") == grade_id:
+            cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[cell.id].source)
+    path = course_dir / f"{PARTIAL}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_an_error_in_one_exercise_costs_only_its_own_points(graded):
+    course_dir, _ = graded
+    name = "01_autoencoder"
+    course.submit(course_dir, PARTIAL, name, _fill_one_exercise(course_dir, name, "reconstruction-loss"))
+    grade = course.autograde(course_dir, name, PARTIAL)
+    assert grade.score == 4  # the loss's two test cells; the autoencoder's five points are lost
+    autograded = _cells(course_dir / "autograded" / PARTIAL / name / f"{name}.ipynb")
+    outputs = {c.id: c.outputs for c in autograded if c.cell_type == "code"}
+    failure = json.dumps(outputs["test-autoencoder-shapes"])
+    assert "not implemented yet" in failure and "NotImplementedError" in failure
+
+
+def test_executed_solutions_show_their_numbers(graded):
+    course_dir, _ = graded
+    nb = nbformat.read(course_dir / "autograded" / "solution" / "01_autoencoder" / "01_autoencoder.ipynb", as_version=4)
+    text = {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
+    gap = re.search(r"land in a gap between training codes: (\d+)%", text["gaps"])
+    far = re.search(r"than 95% of reconstructions: (\d+)%", text["random"])
+    assert gap and far, "the latent-space measurements did not print"
+    # the claims of section 3, as the notebook's text states them
+    assert int(gap.group(1)) > 50 and int(far.group(1)) > 30
+
+
+def test_setup_cell_explains_a_kernel_without_the_course_package():
+    setup = next(c for c in _cells(ROOT / "solutions" / "01_autoencoder" / "01_autoencoder.ipynb") if c.id == "setup")
+    guard = setup.source.split("\nimport torch")[0]
+    script = "import sys\nsys.modules['vae_helpers'] = None\n" + guard
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "make lab" in result.stderr and "vae_helpers" in result.stderr
+
+
+def test_course_cli_rejects_unknown_assignments_and_folders(tmp_path):
+    bad = subprocess.run([sys.executable, "-m", "vae_helpers.course", "check", "--assignment", "99_nope"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown assignment" in bad.stderr and "01_autoencoder" in bad.stderr
+    elsewhere = subprocess.run([sys.executable, "-m", "vae_helpers.course", "release", "--root", str(tmp_path)],
+                               capture_output=True, text=True)
+    assert elsewhere.returncode == 2 and "no solutions/ folder" in elsewhere.stderr
+
+
+def test_autograde_target_explains_an_empty_class(tmp_path):
+    (tmp_path / "solutions" / "01_autoencoder").mkdir(parents=True)
+    (tmp_path / "solutions" / "01_autoencoder" / "01_autoencoder.ipynb").write_text("{}")
+    result = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "No submissions" in result.stdout

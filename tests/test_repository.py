@@ -1,0 +1,72 @@
+"""The repository's setup files agree with each other."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"torch": "pytorch"}  # conda-forge's names where they differ from PyPI's
+
+
+def _requirement(spec: str) -> tuple[str, str]:
+    match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*(.*?)\s*", spec)
+    assert match, f"cannot parse requirement {spec!r}"
+    return match.group(1).lower(), match.group(2).replace(" ", "")
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [_requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(_requirement(s) for s in env["dependencies"] if isinstance(s, str))
+    for name, bound in wanted:
+        conda_name = CONDA_NAMES.get(name, name)
+        assert conda_name in conda, f"environment.yml lacks {conda_name} (pyproject.toml has {name}{bound})"
+        assert conda[conda_name] == bound, f"{conda_name}: environment.yml says {conda[conda_name]!r}, pyproject {bound!r}"
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert '-e ".[dev]"' in pip
+    assert conda["python"] == project["requires-python"]
+
+
+def test_dependencies_have_lower_bounds_only_and_admit_this_machines_torch():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in project["dependencies"]:
+        name, bound = _requirement(spec)
+        assert bound.startswith(">=") and "," not in bound and "<" not in bound, spec
+    torch_bound = dict(_requirement(s) for s in project["dependencies"])["torch"]
+    assert tuple(int(p) for p in torch_bound[2:].split(".")) <= (2, 14, 1)
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make course" in readme and "make lab" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("course", "test", "lab", "release", "autograde"):
+        assert re.search(rf"^{target}: setup$", makefile, re.M), f"make {target} must set itself up"
+
+
+def test_nbgrader_config_is_the_designed_one():
+    config = (ROOT / "nbgrader_config.py").read_text()
+    namespace: dict = {}
+
+    class Config(dict):
+        def __getattr__(self, key):
+            return self.setdefault(key, Config())
+
+        def __setattr__(self, key, value):
+            self[key] = value
+
+    c = Config()
+    exec(compile(config, "nbgrader_config.py", "exec"), {"get_config": lambda: c, **namespace})
+    assert c.CourseDirectory.source_directory == "solutions"
+    assert c.CourseDirectory.release_directory == "notebooks"
+    assert "NotImplementedError" in c.ClearSolutions.code_stub["python"]
+    assert c.Execute.timeout >= 60 and c.ExecutePreprocessor.timeout >= 60
+    assert c.IgnorePattern.enabled and re.search(c.IgnorePattern.pattern, "any\nwarning text")
+    ignored = (ROOT / ".gitignore").read_text().split()
+    assert "gradebook.db" in ignored and "build/" in ignored
