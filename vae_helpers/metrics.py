@@ -16,8 +16,10 @@ def pca_2d(codes: torch.Tensor) -> torch.Tensor:
     centred = codes - codes.mean(dim=0)
     if codes.shape[1] <= 2:
         return centred
-    _, _, v = torch.pca_lowrank(centred, q=2, center=False)
-    return centred @ v[:, :2]
+    # exact SVD (d is small): torch.pca_lowrank is a randomized approximation that
+    # can miss the top-2 plane and draws from the global RNG
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ vh[:2].T
 
 
 def uniform_in_box(codes: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:

@@ -52,8 +52,8 @@ def show_reconstructions(x: torch.Tensor, x_hat: torch.Tensor, title: str = "ori
 def show_strip(images: torch.Tensor, labels: Sequence[str] | None = None, title: str | None = None) -> plt.Figure:
     """One row of images (steps, 784), e.g. an interpolation, with an optional caption under each."""
     imgs = _as_images(images)
-    fig, axes = plt.subplots(1, len(imgs), figsize=(0.9 * len(imgs), 1.3 if labels else 1.0))
-    for k, (ax, img) in enumerate(zip(axes, imgs)):
+    fig, axes = plt.subplots(1, len(imgs), figsize=(0.9 * len(imgs), 1.3 if labels else 1.0), squeeze=False)
+    for k, (ax, img) in enumerate(zip(axes[0], imgs)):
         ax.imshow(img, cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
