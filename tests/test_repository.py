@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -70,3 +72,23 @@ def test_nbgrader_config_is_the_designed_one():
     assert c.IgnorePattern.enabled and re.search(c.IgnorePattern.pattern, "any\nwarning text")
     ignored = (ROOT / ".gitignore").read_text().split()
     assert "gradebook.db" in ignored and "build/" in ignored
+
+
+def _make_dry_run(target: str, **env: str) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONDA")}
+    result = subprocess.run(["make", "-n", target], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_uses_an_activated_conda_environment(tmp_path):
+    commands = _make_dry_run("test", CONDA_DEFAULT_ENV="vae-course", CONDA_PREFIX=str(tmp_path))
+    assert f"{tmp_path}/bin/python -m pytest" in commands
+    assert ".venv" not in commands
+
+
+def test_make_builds_its_own_venv_outside_conda_or_in_conda_base(tmp_path):
+    for env in ({}, {"CONDA_DEFAULT_ENV": "base", "CONDA_PREFIX": str(tmp_path)}):
+        commands = _make_dry_run("course", **env)
+        assert ".venv/bin/python -m vae_helpers.course check" in commands
+        assert str(tmp_path) not in commands

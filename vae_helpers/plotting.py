@@ -37,7 +37,7 @@ def show_images(images: torch.Tensor, nrow: int | None = None, title: str | None
     """Show images (N, 784) as one grid with ``nrow`` images per row."""
     grid = image_grid(images, nrow)
     fig, ax = plt.subplots(figsize=(scale * grid.shape[1] / 10, scale * grid.shape[0] / 10))
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1)
+    ax.imshow(grid.numpy(), cmap="gray_r", vmin=0, vmax=1)
     ax.set_axis_off()
     if title:
         ax.set_title(title)
@@ -54,7 +54,7 @@ def show_strip(images: torch.Tensor, labels: Sequence[str] | None = None, title:
     imgs = _as_images(images)
     fig, axes = plt.subplots(1, len(imgs), figsize=(0.9 * len(imgs), 1.3 if labels else 1.0), squeeze=False)
     for k, (ax, img) in enumerate(zip(axes[0], imgs)):
-        ax.imshow(img, cmap="gray_r", vmin=0, vmax=1)
+        ax.imshow(img.numpy(), cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([])
         ax.set_yticks([])
         if labels:
@@ -91,9 +91,9 @@ def plot_latent_scatter(codes: torch.Tensor, labels: torch.Tensor, title: str = 
     """
     codes = codes.detach().float().cpu()
     both = codes if extra is None else torch.cat([codes, extra.detach().float().cpu()])
-    xy = pca_2d(both)
+    xy = pca_2d(both).numpy()
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    points = ax.scatter(xy[: len(codes), 0], xy[: len(codes), 1], c=labels.cpu(), cmap="tab10",
+    points = ax.scatter(xy[: len(codes), 0], xy[: len(codes), 1], c=labels.cpu().numpy(), cmap="tab10",
                         s=4, alpha=0.7, vmin=-0.5, vmax=9.5)
     if extra is not None:
         ax.scatter(xy[len(codes):, 0], xy[len(codes):, 1], c="black", marker="x", s=12, label=extra_label)
