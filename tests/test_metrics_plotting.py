@@ -216,8 +216,8 @@ def test_image_grid_layout():
         r, c = divmod(k, 3)
         tile = grid[2 + 30 * r: 2 + 30 * r + 28, 2 + 30 * c: 2 + 30 * c + 28]
         torch.testing.assert_close(tile, images[k].reshape(28, 28))
-    assert (grid[2 + 30: 2 + 30 + 28, 2 + 60: 2 + 60 + 28] == 1).all()  # the empty sixth slot
-    assert (grid[:2] == 1).all() and (grid[:, :2] == 1).all()  # padding
+    assert (grid[2 + 30: 2 + 30 + 28, 2 + 60: 2 + 60 + 28] == 0).all()  # the empty sixth slot is blank
+    assert (grid[:2] == 0.25).all() and (grid[:, :2] == 0.25).all()  # light grey frames
 
 
 def test_image_grid_default_is_square_ish():
