@@ -174,9 +174,24 @@ def test_course_cli_rejects_unknown_assignments_and_folders(tmp_path):
     assert elsewhere.returncode == 2 and "no solutions/ folder" in elsewhere.stderr
 
 
-def test_autograde_target_explains_an_empty_class(tmp_path):
-    (tmp_path / "solutions" / "01_autoencoder").mkdir(parents=True)
-    (tmp_path / "solutions" / "01_autoencoder" / "01_autoencoder.ipynb").write_text("{}")
-    result = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(tmp_path)],
+def test_autograde_target_grades_a_class_and_reports_what_nbgrader_drops(graded, tmp_path):
+    course_dir, _ = graded
+    name = "01_autoencoder"
+    root = course.make_scratch_course(ROOT, tmp_path / "class")
+    before = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(root)],
                             capture_output=True, text=True)
-    assert result.returncode == 1 and "No submissions" in result.stdout
+    assert before.returncode == 1 and "No submissions" in before.stdout
+    course.submit(root, "alice", name, course_dir / "notebooks" / name / f"{name}.ipynb")
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ this is not a notebook")
+    course.submit(root, "bob", name, broken)
+    unreleased = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(root)],
+                                capture_output=True, text=True)
+    assert unreleased.returncode == 1 and "make release" in unreleased.stdout
+    course.release(root, [name])
+    result = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(root)],
+                            capture_output=True, text=True)
+    assert "alice/01_autoencoder: 0 / 9" in result.stdout
+    assert "bob/01_autoencoder: nbgrader dropped this submission" in result.stdout
+    assert "Graded 1 of 2 submission(s)" in result.stdout
+    assert result.returncode == 1

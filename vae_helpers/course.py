@@ -108,6 +108,20 @@ def autograde(course_dir: Path, name: str, student: str) -> Grade:
     return Grade(name, student, score, max_score, seconds, problem)
 
 
+def in_gradebook(course_dir: Path, name: str) -> bool:
+    """Whether ``nbgrader generate_assignment`` has recorded assignment ``name`` in the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not (course_dir / "gradebook.db").exists():
+        return False
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        try:
+            gb.find_assignment(name)
+        except MissingEntry:
+            return False
+    return True
+
+
 def error_cells(notebook: Path) -> list[str]:
     """Descriptions of the cells of an executed notebook whose output is an error."""
     nb = json.loads(notebook.read_text())
@@ -189,13 +203,18 @@ def print_table(results: list[NotebookResult]) -> None:
 
 
 def autograde_class(root: Path, names: list[str] | None = None, students: list[str] | None = None) -> bool:
-    """Autograde every submission under ``root/submitted``; print a table; False if any was dropped."""
+    """Autograde every submission under ``root/submitted``, one line each; False if any was dropped."""
     submitted = root / "submitted"
     if not submitted.is_dir():
         print(f"No submissions: put them in {submitted}/<student>/<assignment>/<assignment>.ipynb "
               f"(nbgrader collect or zip_collect does this).")
         return False
     names = names or assignments(root)
+    unreleased = [name for name in names if not in_gradebook(root, name)]
+    if unreleased:
+        print(f"{', '.join(unreleased)} not in {root / 'gradebook.db'} yet: run `make release` first "
+              f"(it records each assignment and its tests, which autograding restores).")
+        return False
     students = students or sorted(p.name for p in submitted.iterdir() if p.is_dir())
     grades, ok = [], True
     for student in students:
