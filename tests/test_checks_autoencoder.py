@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import traceback
 import warnings
 
 import pytest
@@ -170,3 +172,19 @@ def test_failure_messages_do_not_contain_solution_code():
             run_loss_checks(fn)
         message = str(info.value)
         assert "**" not in message and ".sum()" not in message and "def " not in message
+
+
+def test_failures_hide_the_checks_internals_but_keep_the_students_own_error():
+    with pytest.raises(checks.CheckFailed) as info:
+        checks.check_reconstruction_loss_value(WRONG_LOSSES["batch mean"][0])
+    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
+    assert not any(name.endswith(os.path.join("checks", "autoencoder.py")) for name in frames)
+
+    def crashing_loss(x_hat, x):
+        return x_hat @ x  # shapes (4, 784) @ (4, 784) do not multiply
+
+    with pytest.raises(checks.CheckFailed, match="raised RuntimeError") as info:
+        checks.check_reconstruction_loss_value(crashing_loss)
+    cause = info.value.__cause__
+    assert isinstance(cause, RuntimeError)
+    assert any(frame.f_code.co_name == "crashing_loss" for frame, _ in traceback.walk_tb(cause.__traceback__))

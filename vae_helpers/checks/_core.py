@@ -45,11 +45,16 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        with torch.random.fork_rng(devices=[]), torch.enable_grad(), \
-                warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-            warnings.simplefilter("ignore")
-            torch.manual_seed(1234)
-            message = func(*args, **kwargs)
+        try:
+            with torch.random.fork_rng(devices=[]), torch.enable_grad(), \
+                    warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+                warnings.simplefilter("ignore")
+                torch.manual_seed(1234)
+                message = func(*args, **kwargs)
+        except CheckFailed as failure:
+            # A fresh exception: the student sees the message and, when their own code raised,
+            # its traceback, but not the check's internals.
+            raise CheckFailed(str(failure)) from failure.__cause__
         print(f"\N{CHECK MARK} {message or func.__name__ + ' passed'}")
 
     return wrapper
@@ -57,6 +62,7 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
 
 def call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run student code ``fn``; turn any exception into a failure that names ``what``."""
+    __tracebackhide__ = True  # IPython then shows the student's frames, not this one
     try:
         return fn(*args, **kwargs)
     except CheckFailed:
