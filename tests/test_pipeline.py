@@ -195,3 +195,13 @@ def test_autograde_target_grades_a_class_and_reports_what_nbgrader_drops(graded,
     assert "bob/01_autoencoder: nbgrader dropped this submission" in result.stdout
     assert "Graded 1 of 2 submission(s)" in result.stdout
     assert result.returncode == 1
+
+
+def test_grading_runs_notebooks_on_the_embedded_data_unless_told_otherwise(monkeypatch, tmp_path):
+    probe = tmp_path / "nbgrader.py"  # stands in for nbgrader: prints the data source it was given
+    probe.write_text("import os; print(os.environ.get('VAE_DATA_SOURCE'))")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.delenv("VAE_DATA_SOURCE")
+    assert course.nbgrader(tmp_path).stdout.strip() == "embedded"
+    monkeypatch.setenv("VAE_DATA_SOURCE", "torchvision")
+    assert course.nbgrader(tmp_path).stdout.strip() == "torchvision"

@@ -36,8 +36,14 @@ def assignments(root: Path) -> list[str]:
 def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in ``course_dir`` (so its nbgrader_config.py applies)."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    # nbgrader shells out to `alembic`, which lives next to this Python.
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    env = {
+        # Grading is fast and the same everywhere with the embedded data, unless the
+        # instructor exports VAE_DATA_SOURCE themselves.
+        "VAE_DATA_SOURCE": "embedded",
+        **os.environ,
+        # nbgrader shells out to `alembic`, which lives next to this Python.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
     return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=env)
 
 
