@@ -92,15 +92,22 @@ class Grade:
         return "DROPPED" if self.score is None else f"{self.score:g} / {self.max_score:g}"
 
 
+def gradebook(course_dir: Path):
+    """The nbgrader gradebook of ``course_dir`` (use it as a context manager)."""
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}")
+
+
 def autograde(course_dir: Path, name: str, student: str) -> Grade:
     """Autograde one submission with nbgrader and read its score from the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     start = time.perf_counter()
     result = nbgrader(course_dir, "autograde", name, "--student", student, "--force")
     seconds = time.perf_counter() - start
     graded = course_dir / "autograded" / student / name / f"{name}.ipynb"
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+    with gradebook(course_dir) as gb:
         max_score = gb.find_assignment(name).max_score
         try:
             submission = gb.find_submission(name, student)
@@ -116,11 +123,11 @@ def autograde(course_dir: Path, name: str, student: str) -> Grade:
 
 def in_gradebook(course_dir: Path, name: str) -> bool:
     """Whether ``nbgrader generate_assignment`` has recorded assignment ``name`` in the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     if not (course_dir / "gradebook.db").exists():
         return False
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+    with gradebook(course_dir) as gb:
         try:
             gb.find_assignment(name)
         except MissingEntry:

@@ -23,11 +23,11 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> t
     imgs = _as_images(images)
     n = len(imgs)
     nrow = nrow or math.ceil(math.sqrt(n))
-    ncol_rows = math.ceil(n / nrow)
+    rows = math.ceil(n / nrow)
     side = IMAGE_SIDE + pad
-    grid = torch.full((ncol_rows * side + pad, nrow * side + pad), 0.25)  # light grey frames
+    grid = torch.full((rows * side + pad, nrow * side + pad), 0.25)  # light grey frames
     blank = torch.zeros(IMAGE_SIDE, IMAGE_SIDE)  # unused slots stay white
-    for k in range(ncol_rows * nrow):
+    for k in range(rows * nrow):
         r, c = divmod(k, nrow)
         grid[pad + r * side: pad + r * side + IMAGE_SIDE, pad + c * side: pad + c * side + IMAGE_SIDE] = \
             imgs[k] if k < n else blank
