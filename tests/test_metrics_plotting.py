@@ -14,7 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from vae_helpers.metrics import (empty_space_fraction, interpolate, nearest_distance, path_step_ratio,  # noqa: E402
                                  pca_2d, uniform_in_box)
-from vae_helpers.plotting import (image_grid, plot_histograms, plot_history, plot_latent_scatter,  # noqa: E402
+from vae_helpers.plotting import (image_grid, plot_histograms, plot_history, plot_latent_scatter, plot_traversal,  # noqa: E402
                                   plot_manifold, show_images, show_reconstructions, show_strip)
 from vae_helpers.training import History  # noqa: E402
 
@@ -354,3 +354,26 @@ def test_plot_manifold_orientation():
     z = seen[0]
     assert z[:, 0].min() == pytest.approx(low[0]) and z[:, 0].max() == pytest.approx(high[0])
     assert z[:, 1].min() == pytest.approx(low[1]) and z[:, 1].max() == pytest.approx(high[1])
+
+
+def test_plot_traversal_turns_one_dimension_per_row():
+    z0 = torch.tensor([0.5, -0.25, 1.0])
+    seen = []
+
+    def decode(z):
+        seen.append(z.clone())
+        return torch.sigmoid(z[:, :1]).expand(len(z), 784)  # brightness follows z0 only
+
+    fig = plot_traversal(decode, z0, dims=[0, 2], span=2.0, steps=5)
+    codes = seen[0]
+    assert codes.shape == (10, 3)
+    assert torch.allclose(codes[:5, 0], torch.linspace(-2, 2, 5))  # row 0 sweeps z0 ...
+    assert torch.allclose(codes[:5, 1:], z0[1:].expand(5, 2))     # ... and keeps the others
+    assert torch.allclose(codes[5:, 2], torch.linspace(-2, 2, 5))
+    assert torch.allclose(codes[5:, :2], z0[:2].expand(5, 2))
+    shown = rendered(fig)
+    assert shown.shape == (2 * 30 + 2, 5 * 30 + 2)
+    row0 = [shown[2:30, 2 + 30 * k: 30 * (k + 1)].mean() for k in range(5)]
+    assert all(a < b for a, b in zip(row0, row0[1:]))  # brighter as z0 grows
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["z0", "z2"]
+    plt.close(fig)

@@ -140,3 +140,28 @@ def plot_manifold(decode: Callable[[torch.Tensor], torch.Tensor], low: Sequence[
     ax.set_xticks([2 + side * 0.5, 2 + side * (n - 0.5)], [f"z1={float(low[0]):.1f}", f"z1={float(high[0]):.1f}"])
     ax.set_yticks([2 + side * 0.5, 2 + side * (n - 0.5)], [f"z2={float(high[1]):.1f}", f"z2={float(low[1]):.1f}"])
     return fig
+
+
+def plot_traversal(decode: Callable[[torch.Tensor], torch.Tensor], z0: torch.Tensor,
+                   dims: Sequence[int] | None = None, span: float = 3.0, steps: int = 9,
+                   title: str = "latent traversal") -> plt.Figure:
+    """Turn one latent knob at a time: row k decodes z0 with dimension dims[k] swept over [-span, span].
+
+    ``decode`` maps codes (n, d) -> images (n, 784); ``z0`` (d,) is the starting code
+    (its other coordinates stay fixed). Rows are labelled with their dimension.
+    """
+    z0 = z0.detach().reshape(-1)
+    dims = list(range(len(z0))) if dims is None else list(dims)
+    values = torch.linspace(-span, span, steps, device=z0.device)
+    codes = z0.repeat(len(dims) * steps, 1)
+    for row, dim in enumerate(dims):
+        codes[row * steps:(row + 1) * steps, dim] = values
+    with torch.no_grad():
+        images = decode(codes)
+    fig = show_images(images, nrow=steps, title=title, scale=0.4)
+    ax = fig.axes[0]
+    ax.set_axis_on()
+    side = IMAGE_SIDE + 2
+    ax.set_yticks([2 + side * (row + 0.5) for row in range(len(dims))], [f"z{d}" for d in dims])
+    ax.set_xticks([2 + side * 0.5, 2 + side * (steps - 0.5)], [f"{-span:g}", f"{span:g}"])
+    return fig
