@@ -1,10 +1,17 @@
-"""Shared test setup: the repository root, offline data, a headless plotting backend."""
+"""Shared test setup: the repository root, offline data, a headless plotting backend,
+and one autograded run of the whole course that the notebook tests share.
+
+Set ``VAE_TEST_ASSIGNMENTS=02_reparameterization,03_kl_divergence`` to grade only
+those notebooks while working on them (tests of other notebooks then fail).
+"""
 
 import os
 from pathlib import Path
 
 import matplotlib
 import pytest
+
+from vae_helpers import course
 
 # The suite runs offline and must be deterministic: notebooks executed by the
 # grading tests (in kernels that inherit this environment) use the embedded data.
@@ -19,3 +26,30 @@ ROOT = Path(__file__).resolve().parents[1]
 def root() -> Path:
     """The repository root."""
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Release every assignment in a scratch course and autograde the solutions and blanks.
+
+    Returns (course directory, {name: NotebookResult}); nothing in the repo changes.
+    """
+    build = tmp_path_factory.mktemp("build")
+    only = os.environ.get("VAE_TEST_ASSIGNMENTS")
+    names = only.split(",") if only else None
+    results = {r.name: r for r in course.run_course(ROOT, build, names=names, publish=False)}
+    return build / "course", results
+
+
+@pytest.fixture(scope="session")
+def solution_outputs(graded):
+    """``solution_outputs(name)``: the text each code cell of the autograded solution printed, by cell id."""
+    import nbformat
+
+    course_dir, _ = graded
+
+    def outputs(name: str) -> dict[str, str]:
+        nb = nbformat.read(course_dir / "autograded" / course.SOLUTION / name / f"{name}.ipynb", as_version=4)
+        return {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
+
+    return outputs

@@ -32,14 +32,6 @@ def _nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-@pytest.fixture(scope="session")
-def graded(tmp_path_factory):
-    """Run the course pipeline once in a scratch directory; nothing in the repo changes."""
-    build = tmp_path_factory.mktemp("build")
-    results = {r.name: r for r in course.run_course(ROOT, build, publish=False)}
-    return build / "course", results
-
-
 def test_the_course_has_the_designed_assignments():
     assert NAMES[0] == "01_autoencoder"
     assert NAMES == sorted(NAMES)
@@ -145,10 +137,8 @@ def test_an_error_in_one_exercise_costs_only_its_own_points(graded):
     assert "CheckFailed" in failure and "Autoencoder(latent_dim=8) is not implemented yet" in failure
 
 
-def test_executed_solutions_show_their_numbers(graded):
-    course_dir, _ = graded
-    nb = nbformat.read(course_dir / "autograded" / "solution" / "01_autoencoder" / "01_autoencoder.ipynb", as_version=4)
-    text = {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
+def test_executed_solutions_show_their_numbers(solution_outputs):
+    text = solution_outputs("01_autoencoder")
     gap = re.search(r"land in a gap between training codes: (\d+)%", text["gaps"])
     far = re.search(r"than 95% of reconstructions: (\d+)%", text["random"])
     assert gap and far, "the latent-space measurements did not print"
