@@ -112,7 +112,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.
     model.to(device)
     train_x = train_x.to(device)
     test_x = test_x.to(device) if test_x is not None else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    # fused: one kernel updates every parameter, instead of ~10 small ops per tensor per step
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     shuffler = torch.Generator().manual_seed(seed)
     history = History()
 
