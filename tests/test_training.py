@@ -48,6 +48,26 @@ def run(model, loss_fn, train_x, test_x, **kwargs) -> History:
     return fit(model, loss_fn, train_x, test_x, **options)
 
 
+# --- the fast path computes what a plain training loop computes ---------------------------------------
+
+
+def test_fit_takes_the_same_steps_as_a_plain_adam_loop(train_x):
+    """fit's speed-ups (fused Adam, one shuffle per epoch, no per-step syncs) change no numbers."""
+    model, plain = small_ae(), small_ae()
+    run(model, se_loss, train_x, None, epochs=2)
+    optimizer = torch.optim.Adam(plain.parameters(), lr=3e-3, foreach=False)  # the textbook update
+    shuffler = torch.Generator().manual_seed(0)  # fit shuffles with a generator seeded like this
+    for _ in range(2):
+        order = torch.randperm(len(train_x), generator=shuffler)
+        for start in range(0, len(train_x), 32):
+            xb = train_x[order[start:start + 32]]
+            optimizer.zero_grad()
+            se_loss(plain, xb).backward()
+            optimizer.step()
+    for (name, p), q in zip(model.named_parameters(), plain.parameters()):
+        assert torch.allclose(p, q, atol=1e-5), f"{name} differs from the plain loop's"
+
+
 # --- learning and the History ---------------------------------------------------------------------
 
 
