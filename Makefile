@@ -5,6 +5,7 @@
 #   make lab        open JupyterLab on the student notebooks
 #   make release    regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
 #   make autograde  grade the class's submissions in submitted/ (ASSIGNMENT=..., STUDENT=...)
+#   make bench      time training (vs the pytorch/examples recipe) and every notebook
 #
 # Outside conda, the environment is .venv, (re)built with pip whenever it is
 # missing or older than pyproject.toml. Inside an activated conda environment
@@ -23,7 +24,7 @@ endif
 PYTHON := $(ENV_DIR)/bin/python
 export PATH := $(abspath $(ENV_DIR))/bin:$(PATH)
 
-.PHONY: setup course test lab release autograde clean
+.PHONY: setup course test lab release autograde bench clean
 
 setup: $(STAMP)
 
@@ -51,6 +52,10 @@ release: setup
 
 autograde: setup
 	$(PYTHON) -m vae_helpers.course autograde $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
+
+bench: setup
+	$(PYTHON) benchmarks/bench_training.py
+	$(PYTHON) benchmarks/bench_notebooks.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -48,7 +48,7 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make course" in readme and "make lab" in readme
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("course", "test", "lab", "release", "autograde"):
+    for target in ("course", "test", "lab", "release", "autograde", "bench"):
         assert re.search(rf"^{target}: setup$", makefile, re.M), f"make {target} must set itself up"
 
 
