@@ -158,6 +158,26 @@ def test_checks_leave_the_notebooks_random_state_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
+def test_checks_run_on_one_thread_and_restore_the_notebooks_setting():
+    seen = []
+
+    def loss_that_records_threads(x_hat, x):
+        seen.append(torch.get_num_threads())
+        return reference_loss(x_hat, x)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        checks.check_reconstruction_loss_value(loss_that_records_threads)
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+        with pytest.raises(checks.CheckFailed):
+            checks.check_reconstruction_loss_value(WRONG_LOSSES["half"][0])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_checks_run_with_gradients_even_if_the_notebook_disabled_them():
     torch.set_grad_enabled(False)
     try:

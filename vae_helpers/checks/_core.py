@@ -6,6 +6,9 @@ A check is a function decorated with :func:`check`. It
   same verdict whatever ran before it and leaves the notebook's random state alone;
 - runs with gradients enabled and with warnings and stderr captured, because
   nbgrader gives zero points to a test cell that writes to stderr;
+- runs on one CPU thread: its tensors are small, a second thread only adds start-up
+  cost (and stalls badly when other programs busy the cores), and the sums come out
+  in the same order on every machine;
 - raises :class:`CheckFailed` (an ``AssertionError``) with a message that names
   the symptom, or prints one line starting with a tick when everything passed;
 - returns ``None``: nbgrader would read a returned number as partial credit.
@@ -45,6 +48,8 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         try:
             with torch.random.fork_rng(devices=[]), torch.enable_grad(), \
                     warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
@@ -55,6 +60,8 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
             # A fresh exception: the student sees the message and, when their own code raised,
             # its traceback, but not the check's internals.
             raise CheckFailed(str(failure)) from failure.__cause__
+        finally:
+            torch.set_num_threads(threads)
         print(f"\N{CHECK MARK} {message or func.__name__ + ' passed'}")
 
     return wrapper
