@@ -1,0 +1,342 @@
+"""Checks for notebook 02: ``reparameterize`` and ``score_function_gradient``.
+
+Both exercises return random numbers, so most checks are statistical: they draw
+many samples and compare a statistic with its exact value, allowing
+``Z_TOLERANCE`` standard errors computed from the sample size. A correct answer
+strays that far with a probability of about one in two million per statistic,
+whichever random numbers it draws (and the @check seed makes each verdict
+reproducible); the mistakes the checks look for miss by tens of standard errors.
+Gradients are compared exactly, with autograd.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import torch
+
+from ._core import call, check, close, expect_tensor, fail
+
+Z_TOLERANCE = 5.0  # how many standard errors a statistic may stray from its exact value
+
+# Exact facts about the standard normal, used by the checks.
+WITHIN_ONE_SD = math.erf(1 / math.sqrt(2))  # P(|eps| < 1) = 0.6827
+WITHIN_TWO_SD = math.erf(2 / math.sqrt(2))  # P(|eps| < 2) = 0.9545
+KURTOSIS = 3.0  # E[eps^4]
+KURTOSIS_SD = math.sqrt(105.0 - 9.0)  # std of eps^4: sqrt(E[eps^8] - E[eps^4]^2)
+
+_randn = torch.randn
+_rand = torch.rand
+_exp = torch.exp
+_grad = torch.autograd.grad
+
+
+def _one_thread(func: Callable[..., str]) -> Callable[..., str]:
+    """Run a check on one CPU thread, restoring the thread count afterwards.
+
+    The checks' tensors (up to 1e5 elements) are too small to gain from splitting an
+    operation over threads, and on a busy machine (say, a class graded in parallel)
+    the hand-offs between threads made each operation about 30 times slower
+    (measured: 1 ms on one thread against 30 ms on two, at a load of 5 on 2 cores).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return wrapper
+
+
+# --- reparameterize ------------------------------------------------------------------------
+def _describe(mu: torch.Tensor) -> str:
+    return f"mu of shape {tuple(mu.shape)} and dtype {mu.dtype}"
+
+
+def _draw(reparameterize: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The student's z for (mu, logvar), checked to be a finite tensor of mu's shape and dtype."""
+    what = f"reparameterize(mu, logvar) for {_describe(mu)}"
+    z = call(what, reparameterize, mu, logvar)
+    return expect_tensor(z, what, tuple(mu.shape), mu.dtype)
+
+
+def _inputs(rows: int, logvars: tuple[float, ...], dtype: torch.dtype = torch.float32,
+            requires_grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """mu (rows, k) of varied values and logvar (rows, k) whose column j is logvars[j]."""
+    mu = 3 * _randn(rows, len(logvars), dtype=dtype)
+    logvar = torch.tensor(logvars, dtype=dtype).expand(rows, -1).clone()
+    return mu.requires_grad_(requires_grad), logvar.requires_grad_(requires_grad)
+
+
+def _standardized(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """(z - mu) / sigma in float64: standard normal noise if z was drawn correctly."""
+    return (z.detach().double() - mu.detach().double()) / _exp(0.5 * logvar.detach().double())
+
+
+def _expect_noise(z: torch.Tensor, mu: torch.Tensor) -> None:
+    if close(z, mu, rtol=0, atol=0):
+        fail("z equals mu exactly: the sample has no randomness in it.")
+
+
+def _expect_independent(eps: torch.Tensor) -> None:
+    """Noise eps (rows, k) uncorrelated between neighbouring rows and between neighbouring columns."""
+    centred = eps - eps.mean()
+    power = centred.pow(2).mean()
+    if power < 1e-12:
+        fail("Every element of z gets the same noise: z - mu, in units of sigma, is one number "
+             "repeated over the whole tensor.")
+    limit = Z_TOLERANCE / math.sqrt(eps.numel())
+    for axis, where in ((0, "neighbouring examples of the batch"), (1, "neighbouring dimensions of an example")):
+        a, b = centred.narrow(axis, 0, eps.shape[axis] - 1), centred.narrow(axis, 1, eps.shape[axis] - 1)
+        corr = float((a * b).mean() / power)
+        if abs(corr) > limit:
+            fail(f"The noise is not independent across elements: (z - mu) / sigma has correlation "
+                 f"{corr:.2f} between {where} (independent noise gives 0, give or take {limit:.3f}).")
+
+
+def _expect_scale(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """Per logvar column of z (rows, k): z - mu has mean 0 and standard deviation exp(logvar / 2)."""
+    rows = z.shape[0]
+    diff = z.detach().double() - mu.detach().double()
+    lv = logvar.detach().double()[0]
+    sd = diff.std(dim=0)
+    offset = diff.mean(dim=0) / sd.clamp_min(1e-300)  # in units of the spread it has
+    worst = int(offset.abs().argmax())
+    if offset.abs().max() > Z_TOLERANCE / math.sqrt(rows):
+        fail(f"z is not centred on mu: for logvar = {float(lv[worst]):g}, z - mu averages "
+             f"{float(offset[worst]):+.3f} of its standard deviation over {rows} samples (it should average 0, "
+             f"give or take {Z_TOLERANCE / math.sqrt(rows):.3f}).")
+    target = _exp(0.5 * lv)
+    if ((sd / target - 1).abs() > Z_TOLERANCE / math.sqrt(2 * rows)).any():
+        shown = ", ".join(f"{float(v):g}" for v in lv)
+        message = (f"The spread of z around mu is wrong. For logvar = [{shown}], the standard deviation of "
+                   f"z - mu is [{', '.join(f'{float(s):.3g}' for s in sd)}]; a Gaussian with variance "
+                   f"exp(logvar) has standard deviation [{', '.join(f'{float(s):.3g}' for s in target)}].")
+        lookalikes = {
+            "exp(logvar), which is the variance, not the standard deviation": _exp(lv),
+            "|logvar| itself": lv.abs(),
+            "sqrt(|logvar|)": lv.abs().sqrt(),
+            "exp(-logvar / 2), which shrinks as the variance grows": _exp(-0.5 * lv),
+        }
+        for name, values in lookalikes.items():
+            if ((sd - values).abs() <= 0.05 * values + 1e-9).all():
+                fail(message + f" It matches {name}.")
+        if (sd.max() - sd.min()) < 0.05 * sd.mean():
+            fail(message + " It does not change with logvar.")
+        fail(message)
+
+
+def _expect_gradients(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """dz/dmu = 1 and dz/dlogvar = (z - mu) / 2, element by element (tested with a random vector)."""
+    if not z.requires_grad:
+        fail("z is not connected to mu and logvar in the autograd graph (z.requires_grad is False): "
+             "backpropagation from z stops at the sample.")
+    weights = _randn(z.shape, dtype=z.dtype)  # random weights: catches mixing across elements too
+    # (a scalar output: passing grad_outputs would make torch import sympy, ~1 s, on first use)
+    grad_mu, grad_logvar = _grad((z * weights).sum(), (mu, logvar), allow_unused=True)
+    rtol, atol = (1e-9, 1e-9) if z.dtype == torch.float64 else (1e-4, 1e-5)
+    for name, grad in (("mu", grad_mu), ("logvar", grad_logvar)):
+        if grad is None or not bool(grad.abs().sum() > 0):
+            fail(f"No gradient reaches {name} from z: the gradient of z with respect to {name} is "
+                 f"{'missing' if grad is None else 'zero everywhere'}, so training could not change {name}.")
+    if not close(grad_mu, weights, rtol, atol):
+        ratio = float((grad_mu.double() * weights.double()).sum() / weights.double().pow(2).sum())
+        fail(f"dz/dmu is wrong: z should move one-for-one with mu (dz/dmu = 1 for every element), but the "
+             f"gradient is {ratio:.3g} times that on average.")
+    expected = weights.double() * (z.detach().double() - mu.detach().double()) / 2
+    if not close(grad_logvar, expected, rtol, atol):
+        ratio = float((grad_logvar.double() * expected).sum() / expected.pow(2).sum())
+        fail(f"dz/dlogvar is wrong: for z = mu + sigma * eps with sigma = exp(logvar / 2) it equals "
+             f"(z - mu) / 2 element by element, but the gradient is {ratio:.3g} times that on average.")
+
+
+@check
+@_one_thread
+def check_reparameterize_basics(reparameterize: Callable) -> str:
+    """Shape, dtype, randomness, centre and spread of z, and gradients that reach mu and logvar."""
+    for shape, dtype in (((5, 3), torch.float32), ((4, 2), torch.float64)):
+        mu, logvar = _randn(shape, dtype=dtype), _randn(shape, dtype=dtype)
+        before = (mu.clone(), logvar.clone())
+        z = _draw(reparameterize, mu, logvar)
+        if not (torch.equal(mu, before[0]) and torch.equal(logvar, before[1])):
+            fail("reparameterize changed mu or logvar in place: its inputs must stay as they were.")
+        _expect_noise(z, mu)
+    mu, logvar = _inputs(10_000, (-4.0, -2.0, 0.0, 2.0))
+    z = _draw(reparameterize, mu, logvar)
+    _expect_noise(z, mu)
+    _expect_independent(_standardized(z, mu, logvar))
+    _expect_scale(z, mu, logvar)
+    mu, logvar = _inputs(8, (-1.0, 0.5), requires_grad=True)
+    z = _draw(reparameterize, mu, logvar)
+    if not z.requires_grad:
+        fail("z is not connected to mu and logvar in the autograd graph (z.requires_grad is False): "
+             "backpropagation from z stops at the sample.")
+    grads = _grad(z.sum(), (mu, logvar), allow_unused=True)
+    for name, grad in zip(("mu", "logvar"), grads):
+        if grad is None or not bool(grad.abs().sum() > 0):
+            fail(f"No gradient reaches {name} from z (it is {'missing' if grad is None else 'zero'}), "
+                 f"so training could not change {name}.")
+    return "reparameterize has the right shape, centre, spread and lets gradients through"
+
+
+@check
+@_one_thread
+def check_reparameterize_noise(reparameterize: Callable) -> str:
+    """The noise is standard normal, independent across elements, and fresh on every call."""
+    mu, logvar = _inputs(12_000, (-3.0, -1.0, 0.0, 1.0, 2.5), dtype=torch.float64)
+    z = _draw(reparameterize, mu, logvar)
+    _expect_noise(z, mu)
+    eps = _standardized(z, mu, logvar)
+    _expect_independent(eps)
+    _expect_scale(z, mu, logvar)
+    flat, n = eps.flatten(), eps.numel()
+    inside1 = float((flat.abs() < 1).double().mean())
+    inside2 = float((flat.abs() < 2).double().mean())
+    kurtosis = float(flat.pow(4).mean())
+    tol1 = Z_TOLERANCE * math.sqrt(WITHIN_ONE_SD * (1 - WITHIN_ONE_SD) / n)
+    tol2 = Z_TOLERANCE * math.sqrt(WITHIN_TWO_SD * (1 - WITHIN_TWO_SD) / n)
+    tol4 = Z_TOLERANCE * KURTOSIS_SD / math.sqrt(n)
+    if (abs(inside1 - WITHIN_ONE_SD) > tol1 or abs(inside2 - WITHIN_TWO_SD) > tol2
+            or abs(kurtosis - KURTOSIS) > tol4):
+        fail(f"The noise is not Gaussian: of (z - mu) / sigma, {inside1:.1%} lies within 1 and {inside2:.1%} "
+             f"within 2 (a standard normal: {WITHIN_ONE_SD:.1%} and {WITHIN_TWO_SD:.1%}), and its fourth "
+             f"moment is {kurtosis:.2f} (a standard normal: 3).")
+    again = _draw(reparameterize, mu, logvar)
+    if close(again, z, rtol=0, atol=0):
+        fail("Two calls with the same mu and logvar returned the same z: the noise does not change "
+             "from one call to the next.")
+    corr = float((_standardized(again, mu, logvar) * eps).mean())
+    if abs(corr) > Z_TOLERANCE / math.sqrt(n):
+        fail(f"The noise of two calls with the same mu and logvar is correlated ({corr:.2f}): one call "
+             f"predicts the next.")
+    return "reparameterize draws independent standard normal noise, fresh on every call"
+
+
+@check
+@_one_thread
+def check_reparameterize_gradients(reparameterize: Callable) -> str:
+    """Exact gradients dz/dmu = 1 and dz/dlogvar = (z - mu) / 2 for several shapes and dtypes."""
+    for shape, dtype in (((64, 8), torch.float32), ((10,), torch.float64), ((4, 3, 2), torch.float64)):
+        mu = _randn(shape, dtype=dtype).requires_grad_(True)
+        logvar = (2 * _rand(shape, dtype=dtype) - 1.5).requires_grad_(True)
+        z = _draw(reparameterize, mu, logvar)
+        _expect_noise(z, mu)
+        _expect_gradients(z, mu, logvar)
+    return "reparameterize gives dz/dmu = 1 and dz/dlogvar = (z - mu) / 2"
+
+
+# --- score_function_gradient ---------------------------------------------------------------
+def _square(z: torch.Tensor) -> torch.Tensor:
+    return z ** 2
+
+
+def _step(z: torch.Tensor) -> torch.Tensor:
+    return (z > 0).to(z.dtype)
+
+
+def _square_gradient(mu: float, sigma: float) -> tuple[float, float]:
+    """d/dmu E[z^2] = 2 mu, and the variance of one score-function estimate z^2 (z - mu) / sigma^2."""
+    return 2 * mu, mu ** 4 / sigma ** 2 + 14 * mu ** 2 + 15 * sigma ** 2
+
+
+def _step_gradient(mu: float, sigma: float) -> float:
+    """d/dmu P(z > 0) for z ~ N(mu, sigma^2): the normal density at mu / sigma, over sigma."""
+    return math.exp(-0.5 * (mu / sigma) ** 2) / (math.sqrt(2 * math.pi) * sigma)
+
+
+def _estimates(score_function_gradient: Callable, f: Callable, f_name: str, mu: float, logvar: float,
+               n: int, requires_grad: bool = False) -> torch.Tensor:
+    """The student's per-sample estimates (n,) in float64, checked for shape and finiteness."""
+    what = f"score_function_gradient(f, mu, logvar, n_samples={n}) with {f_name}, mu = {mu:g}, logvar = {logvar:.3g}"
+    mu_t = torch.tensor(mu, requires_grad=requires_grad)
+    logvar_t = torch.tensor(logvar, requires_grad=requires_grad)
+    out = call(what, score_function_gradient, f, mu_t, logvar_t, n)
+    out = expect_tensor(out, what, dtype=None)
+    if tuple(out.shape) != (n,):
+        fail(f"{what} has shape {tuple(out.shape)}; expected ({n},): one gradient estimate per sample, "
+             f"not a summary of them.")
+    if not out.is_floating_point():
+        fail(f"{what} has dtype {out.dtype}; expected floating-point estimates.")
+    return out.detach().double()
+
+
+def _expect_mean(values: torch.Tensor, exact: float, sd: float, setting: str, sigma: float = 1.0) -> None:
+    """The average of the estimates equals the exact gradient within Z_TOLERANCE standard errors.
+
+    ``sd`` is the standard deviation of one correct estimate (or a bound on it). For f(z) = z²,
+    whose gradient does not depend on sigma, pass ``sigma`` to name a factor of sigma in the error.
+    """
+    mean, stderr = float(values.mean()), sd / math.sqrt(len(values))
+    if abs(mean - exact) <= Z_TOLERANCE * stderr:
+        return
+    message = (f"The estimates are biased: with {setting} their average over {len(values)} samples is "
+               f"{mean:.3f}, but the exact gradient is {exact:.3f} (an unbiased estimator would be within "
+               f"{Z_TOLERANCE * stderr:.3f} of it).")
+    if bool((values == 0).all()):
+        fail(message + " Every single estimate is exactly 0.")
+    if abs(mean) <= Z_TOLERANCE * stderr:
+        fail(message + " The average is indistinguishable from 0, as if the estimates ignored f.")
+    ratio = mean / exact
+    if abs(ratio + 1) < 0.1:
+        fail(message + " The average has the wrong sign.")
+    message += f" The average is {ratio:.3g} times the exact value"
+    if sigma != 1.0:
+        for power, name in ((2, "sigma²"), (1, "sigma"), (-1, "1 / sigma"), (-2, "1 / sigma²")):
+            if abs(ratio / sigma ** power - 1) < 0.1:
+                fail(message + f", close to {name} = {sigma ** power:g}.")
+    fail(message + ".")
+
+
+@check
+@_one_thread
+def check_score_function_basics(score_function_gradient: Callable) -> str:
+    """One estimate per sample, random, and unbiased for f(z) = z^2 at mu = 2, sigma = 1."""
+    small = _estimates(score_function_gradient, _square, "f(z) = z²", 2.0, 0.0, 10)
+    if bool((small == small[0]).all()):
+        value = "exactly 0" if float(small[0]) == 0 else "equal"
+        fail(f"All 10 estimates are {value}: each sample should give its own, random, estimate.")
+    exact, variance = _square_gradient(2.0, 1.0)
+    values = _estimates(score_function_gradient, _square, "f(z) = z²", 2.0, 0.0, 100_000)
+    _expect_mean(values, exact, math.sqrt(variance), "f(z) = z², mu = 2, sigma = 1")
+    return "score_function_gradient gives per-sample estimates whose average is the gradient"
+
+
+@check
+@_one_thread
+def check_score_function_properties(score_function_gradient: Callable) -> str:
+    """Unbiased for several f, mu and sigma (incl. a step function); fresh noise; the score function's variance."""
+    n = 100_000
+    first = _estimates(score_function_gradient, _square, "f(z) = z²", 0.5, 0.0, 1000)
+    second = _estimates(score_function_gradient, _square, "f(z) = z²", 0.5, 0.0, 1000)
+    if bool((first == second).all()):
+        fail("Two calls with the same arguments returned the same estimates: the samples do not change "
+             "from one call to the next.")
+    for mu, sigma, grad_inputs in ((1.0, 0.5, True), (-1.5, 2.0, False)):
+        exact, variance = _square_gradient(mu, sigma)
+        values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 2 * math.log(sigma), n,
+                            requires_grad=grad_inputs)
+        _expect_mean(values, exact, math.sqrt(variance), f"f(z) = z², mu = {mu:g}, sigma = {sigma:g}", sigma)
+    mu, sigma = 0.5, 0.5
+    values = _estimates(score_function_gradient, _step, "the step function f(z) = 1 if z > 0 else 0",
+                        mu, 2 * math.log(sigma), n, requires_grad=True)
+    exact = _step_gradient(mu, sigma)
+    # Variance of one estimate 1[z > 0] (z - mu) / sigma^2, bounded by E[eps^2] / sigma^2.
+    _expect_mean(values, exact, 1 / sigma, f"the step function f(z) = 1 if z > 0 else 0 (its derivative is 0 "
+                 f"wherever it exists), mu = {mu:g}, sigma = {sigma:g}")
+    mu, sigma = 2.0, 1.0
+    exact, variance = _square_gradient(mu, sigma)
+    values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 0.0, n)
+    measured = float(values.var())
+    spread = float(((values - values.mean()) ** 4).mean() - measured ** 2) ** 0.5 / math.sqrt(n)
+    pathwise = 4 * sigma ** 2  # variance of the reparameterized estimate 2 z
+    if measured <= pathwise or abs(measured - variance) > Z_TOLERANCE * spread:
+        fail(f"The spread of the estimates is not that of the score-function estimator: for f(z) = z², mu = 2, "
+             f"sigma = 1 their variance is {measured:.2f}, but one score-function estimate has variance "
+             f"{variance:g} (and the reparameterized one {pathwise:g}).")
+    return "score_function_gradient is unbiased, even for a step function, with the score function's variance"
