@@ -1,0 +1,98 @@
+"""The numbers the executed 02_reparameterization solution prints back the claims its text makes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+NAME = "02_reparameterization"
+
+
+@pytest.fixture(scope="module")
+def text(solution_outputs):
+    return solution_outputs(NAME)
+
+
+def _floats(pattern: str, text: str) -> list[float]:
+    match = re.search(pattern, text)
+    assert match, f"{pattern!r} not found in:\n{text}"
+    return [float(g) for g in match.groups()]
+
+
+def test_the_problem_is_shown_as_torch_actually_behaves(text):
+    assert "requires_grad = False, grad_fn = None" in text["sample-no-grad"]
+    assert "backward() fails: element 0 of tensors does not require grad" in text["sample-no-grad"]
+    assert "grad_fn = NormalBackward" in text["torch-normal"]
+    assert "mu.grad = 0.0, logvar.grad = 0.0" in text["torch-normal"]
+
+
+def test_samples_have_the_asked_mean_and_spread(text):
+    means = [float(v) for v in re.search(r"sample means: \[(.*?)\]", text["samples"]).group(1).split(",")]
+    stds = [float(v) for v in re.search(r"sample stds:  \[(.*?)\]", text["samples"]).group(1).split(",")]
+    assert means == pytest.approx([-3.0, 0.0, 2.5], abs=0.03)
+    assert stds == pytest.approx([0.368, 1.0, 1.649], rel=0.02)
+
+
+def test_averaged_reparameterized_gradients_are_exact(text):
+    dmu, dlogvar = _floats(r"df/dmu = ([\d.]+) \(exact 2\), df/dlogvar = ([\d.]+) \(exact 1\)", text["grads"])
+    assert dmu == pytest.approx(2.0, abs=0.03) and dlogvar == pytest.approx(1.0, abs=0.03)
+
+
+def test_both_estimators_are_unbiased_and_the_pathwise_one_far_less_noisy(text):
+    out = text["compare"]
+    for name in ("pathwise", "score function"):
+        (z,) = _floats(rf"{name}: .*standard error = ([+-][\d.]+)", out)
+        assert abs(z) < 4, f"{name} mean is {z} standard errors from the exact gradient"
+    (ratio,) = _floats(r"score function / pathwise: ([\d.]+)", out)
+    assert 18 < ratio < 26  # exact 21.75
+    (negative,) = _floats(r"below 0 although the gradient is \+4: (\d+)%", out)
+    assert 40 <= negative <= 60  # "about half"
+
+
+def test_spread_table_and_sample_cost(text):
+    (samples,) = _floats(r"needs about (\d+) samples to be as precise as ONE pathwise sample", text["spread"])
+    assert 18 <= samples <= 26
+    rows = re.findall(r"^\s*(\d+)\s+([\d.]+)\s+([\d.]+)$", text["spread"], flags=re.M)
+    assert len(rows) == 10 and all(float(b) > 3 * float(a) for _, a, b in rows)
+
+
+def test_variance_ratio_follows_the_exact_curve(text):
+    rows = re.findall(r"mu = ([\d.]+): variance ratio measured\s+([\d.]+), exact\s+([\d.]+)", text["ratio-vs-mu"])
+    assert len(rows) == 6
+    measured = [float(m) for _, m, _ in rows]
+    for _, m, e in rows:
+        assert float(m) == pytest.approx(float(e), rel=0.15)
+    assert measured == sorted(measured) and measured[0] > 3 and measured[-1] > 100
+
+
+def test_noisier_gradients_keep_sgd_farther_from_the_optimum(text):
+    out = text["sgd"]
+    (exact,) = _floats(r"exact gradient: .*steps 500-2000: ([\d.]+)", out)
+    (times,) = _floats(r"score function / pathwise: ([\d.]+) times farther", out)
+    assert exact < 0.01
+    assert 1.5 < times < 3.5  # "about twice", sqrt(3.75) = 1.9 at the optimum
+
+
+def _with_one_exercise_solved(course_dir, grade_id):
+    """The blank student notebook with only the solution cell ``grade_id`` filled in."""
+    import nbformat
+
+    solution = {c.id: c for c in nbformat.read(course_dir / "solutions" / NAME / f"{NAME}.ipynb", as_version=4).cells}
+    nb = nbformat.read(course_dir / "notebooks" / NAME / f"{NAME}.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.id == grade_id:
+            cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[grade_id].source)
+    path = course_dir / f"only-{grade_id}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("grade_id, points", [("reparameterize", 6), ("score-function", 5)])
+def test_each_exercise_earns_its_points_without_the_other(graded, grade_id, points):
+    from vae_helpers import course
+
+    course_dir, _ = graded
+    student = f"only-{grade_id}"
+    course.submit(course_dir, student, NAME, _with_one_exercise_solved(course_dir, grade_id))
+    assert course.autograde(course_dir, NAME, student).score == points
