@@ -11,7 +11,6 @@ Gradients are compared exactly, with autograd.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
@@ -31,27 +30,6 @@ _randn = torch.randn
 _rand = torch.rand
 _exp = torch.exp
 _grad = torch.autograd.grad
-
-
-def _one_thread(func: Callable[..., str]) -> Callable[..., str]:
-    """Run a check on one CPU thread, restoring the thread count afterwards.
-
-    The checks' tensors (up to 1e5 elements) are too small to gain from splitting an
-    operation over threads, and on a busy machine (say, a class graded in parallel)
-    the hand-offs between threads made each operation about 30 times slower
-    (measured: 1 ms on one thread against 30 ms on two, at a load of 5 on 2 cores).
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return func(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-
-    return wrapper
 
 
 # --- reparameterize ------------------------------------------------------------------------
@@ -157,7 +135,6 @@ def _expect_gradients(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -
 
 
 @check
-@_one_thread
 def check_reparameterize_basics(reparameterize: Callable) -> str:
     """Shape, dtype, randomness, centre and spread of z, and gradients that reach mu and logvar."""
     for shape, dtype in (((5, 3), torch.float32), ((4, 2), torch.float64)):
@@ -186,7 +163,6 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
 
 
 @check
-@_one_thread
 def check_reparameterize_noise(reparameterize: Callable) -> str:
     """The noise is standard normal, independent across elements, and fresh on every call."""
     mu, logvar = _inputs(12_000, (-3.0, -1.0, 0.0, 1.0, 2.5), dtype=torch.float64)
@@ -219,7 +195,6 @@ def check_reparameterize_noise(reparameterize: Callable) -> str:
 
 
 @check
-@_one_thread
 def check_reparameterize_gradients(reparameterize: Callable) -> str:
     """Exact gradients dz/dmu = 1 and dz/dlogvar = (z - mu) / 2 for several shapes and dtypes."""
     for shape, dtype in (((64, 8), torch.float32), ((10,), torch.float64), ((4, 3, 2), torch.float64)):
@@ -294,7 +269,6 @@ def _expect_mean(values: torch.Tensor, exact: float, sd: float, setting: str, si
 
 
 @check
-@_one_thread
 def check_score_function_basics(score_function_gradient: Callable) -> str:
     """One estimate per sample, random, and unbiased for f(z) = z^2 at mu = 2, sigma = 1."""
     small = _estimates(score_function_gradient, _square, "f(z) = z²", 2.0, 0.0, 10)
@@ -308,7 +282,6 @@ def check_score_function_basics(score_function_gradient: Callable) -> str:
 
 
 @check
-@_one_thread
 def check_score_function_properties(score_function_gradient: Callable) -> str:
     """Unbiased for several f, mu and sigma (incl. a step function); fresh noise; the score function's variance."""
     n = 100_000
