@@ -407,7 +407,7 @@ WRONG_LOSSES = {
     swapped_bce_loss: "swaps the roles of recon_x and x",
     detached_loss: "autograd graph",
     no_flatten_loss: r"shaped \(B, 1, 28, 28\)",
-    log_prob_only_on_ink_loss: "reconstruction term",
+    log_prob_only_on_ink_loss: "Reconstruction term: it is",
     not_implemented_loss: "not implemented yet",
 }
 

@@ -129,7 +129,8 @@ def check_vae_sampling(VAE: type) -> str:
         elif scales_like(_exp(logvar_)):
             symptom = "z - mu scales like the variance exp(logvar), not like the standard deviation"
         else:
-            symptom = "the spread of z - mu does not follow sigma = exp(logvar / 2), or the noise is not standard normal"
+            symptom = ("the spread of z - mu does not follow sigma = exp(logvar / 2), or the noise is not "
+                       "standard normal")
         fail(f"The spread of the samples is wrong: (z - mu) / sigma has standard deviation {spread_low:.2f} "
              f"where logvar < -1.5 and {spread_high:.2f} where logvar > 1 (both should be 1): {symptom}.")
     tails = float((eps.abs() > 1.96).float().mean())
@@ -294,7 +295,8 @@ def _diagnose_recon(value: float, recon_x: torch.Tensor, x: torch.Tensor) -> str
     return f"it is {value:.4f} where the binary cross-entropy summed over pixels and batch is {expected:.4f}"
 
 
-def _diagnose_kl(value: float, mu: torch.Tensor, logvar: torch.Tensor, scale: float = 0.0) -> str:
+def _known_kl_mistake(value: float, mu: torch.Tensor, logvar: torch.Tensor, scale: float = 0.0) -> str | None:
+    """The hint for a KL term equal to ``value`` when it matches a common mistake, else None."""
     batch, latent_dim = mu.shape
     mu, logvar = mu.double(), logvar.double()
     expected = float(_kl(mu, logvar).sum())
@@ -313,8 +315,7 @@ def _diagnose_kl(value: float, mu: torch.Tensor, logvar: torch.Tensor, scale: fl
     for target, hint in hints:
         if _matches(value, target, scale):
             return hint
-    return (f"the KL part (how much the loss grows when mu and logvar move from the prior's 0, 0 to the test "
-            f"values) is {value:.4f}, where the closed-form KL summed over latent dims and batch is {expected:.4f}")
+    return None
 
 
 @check
@@ -331,9 +332,9 @@ def check_vae_loss_value(vae_loss: Callable) -> str:
              f"it looks averaged over the batch; the course's losses are summed over the batch.")
     expected_kl = float(_kl(mu.double(), logvar.double()).sum())
     kl_if_recon_right = float(loss) - float(expected_bce)
-    kl_hint = _diagnose_kl(kl_if_recon_right, mu, logvar, scale=float(expected_bce))
-    if not _matches(kl_if_recon_right, expected_kl, scale=float(expected_bce)) and not kl_hint.startswith("the KL part"):
-        problems = [kl_hint]  # the reconstruction term is right and the KL term is a known mistake
+    kl_hint = _known_kl_mistake(kl_if_recon_right, mu, logvar, scale=float(expected_bce))
+    if kl_hint is not None:  # the reconstruction term is right and the KL term is a known mistake
+        problems = [kl_hint]
     else:
         # Split the loss into its two terms: with mu = 0 and logvar = 0 the KL term vanishes.
         recon_part = _scalar(vae_loss, recon_x, x, torch.zeros_like(mu), torch.zeros_like(logvar),
@@ -344,7 +345,10 @@ def check_vae_loss_value(vae_loss: Callable) -> str:
         if not _matches(recon_part, float(expected_bce)):
             problems.append("reconstruction term: " + _diagnose_recon(recon_part, recon_x, x))
         if not _matches(kl_part, expected_kl, scale=float(expected_bce)):
-            problems.append(_diagnose_kl(kl_part, mu, logvar, scale=float(expected_bce)))
+            problems.append(_known_kl_mistake(kl_part, mu, logvar, scale=float(expected_bce)) or
+                            f"the KL part (how much the loss grows when mu and logvar move from the prior's "
+                            f"0, 0 to the test values) is {kl_part:.4f}, where the closed-form KL summed over "
+                            f"latent dims and batch is {expected_kl:.4f}")
         if not problems:
             problems.append("the two terms are right on their own but do not add up")
     fail(f"vae_loss gave {float(loss):.4f} on a test batch of {len(x)} images, where the binary cross-entropy "
