@@ -99,15 +99,16 @@ def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.
         desc: str = "training") -> History:
     """Train ``model`` with Adam on ``train_x`` (N, 784) and return its :class:`History`.
 
-    The model is moved to ``device`` (default: :func:`pick_device`). Seeding covers
-    the initial shuffle order and any noise the model draws, so the same call gives
-    the same history on the same machine.
+    The model trains on ``device`` (default: :func:`pick_device`) and is handed back
+    in eval mode on the device it came from, so it works with the notebook's CPU
+    tensors afterwards. Seeding covers the initial shuffle order and any noise the
+    model draws, so the same call gives the same history on the same machine.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     if train_x.dim() != 2:
         raise ValueError(f"train_x must be (N, features), got shape {tuple(train_x.shape)}")
-    device = pick_device(device)
+    home, device = next(model.parameters()).device, pick_device(device)
     seed_everything(seed)
     model.to(device)
     train_x = train_x.to(device)
@@ -135,5 +136,5 @@ def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.
         history.seconds.append(time.perf_counter() - start)
         bar.set_postfix(train=f"{history.train[-1]['loss']:.2f}",
                         **({"test": f"{history.test[-1]['loss']:.2f}"} if history.test else {}))
-    model.eval()
+    model.to(home).eval()
     return history

@@ -11,11 +11,31 @@ from .autoencoder import (
     check_reconstruction_loss_properties,
     check_reconstruction_loss_value,
 )
+from .beta_vae import (
+    check_active_units_threshold,
+    check_active_units_value,
+    check_beta_vae_loss_properties,
+    check_beta_vae_loss_value,
+)
+from .kl_divergence import (
+    check_kl_divergence_properties,
+    check_kl_divergence_value,
+    check_kl_monte_carlo_basics,
+    check_kl_monte_carlo_statistics,
+)
+from .reparameterization import (
+    check_reparameterize_basics,
+    check_reparameterize_gradients,
+    check_reparameterize_noise,
+    check_score_function_basics,
+    check_score_function_properties,
+)
+from .vae import (
+    check_vae_behaviour,
+    check_vae_loss_properties,
+    check_vae_loss_value,
+    check_vae_sampling,
+    check_vae_shapes,
+)
 
-__all__ = [
-    "CheckFailed",
-    "check_autoencoder_behaviour",
-    "check_autoencoder_shapes",
-    "check_reconstruction_loss_properties",
-    "check_reconstruction_loss_value",
-]
+__all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed"]
