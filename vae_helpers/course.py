@@ -222,7 +222,8 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
         print(f"No submissions: put them in {submitted}/<student>/<assignment>/<assignment>.ipynb "
               f"(nbgrader collect or zip_collect does this).")
         return False
-    names = names or assignments(root)
+    # by default, every assignment somebody submitted
+    names = names or [name for name in assignments(root) if any(submitted.glob(f"*/{name}"))]
     unreleased = [name for name in names if not in_gradebook(root, name)]
     if unreleased:
         print(f"{', '.join(unreleased)} not in {root / 'gradebook.db'} yet: run `make release` first "
@@ -272,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make course: {'OK' if ok else 'FAILED'} in {time.perf_counter() - start:.0f} s "
               f"(executed solutions: {root / 'build' / 'executed'})")
         return 0 if ok else 1
-    return 0 if autograde_class(root, names, args.student) else 1
+    return 0 if autograde_class(root, args.assignment, args.student) else 1
 
 
 if __name__ == "__main__":
