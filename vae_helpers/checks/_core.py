@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 _allclose = torch.allclose
 _isfinite = torch.isfinite
@@ -98,3 +99,19 @@ def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e
     """True when tensors a and b agree elementwise within tolerances."""
     a, b = torch.as_tensor(a).detach().double(), torch.as_tensor(b).detach().double()
     return a.shape == b.shape and bool(_allclose(a, b, rtol=rtol, atol=atol))
+
+
+def build_model(cls: type, name: str, **kwargs: int) -> nn.Module:
+    """Instantiate the student's model class ``cls`` (called ``name`` in messages) with ``kwargs``."""
+    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+    model = call(f"{name}({args})", cls, **kwargs)
+    if not isinstance(model, nn.Module):
+        fail(f"{name}({args}) should build an nn.Module, got {type(model).__name__}.")
+    if not any(p.requires_grad for p in model.parameters()):
+        fail(f"{name}({args}) has no trainable parameters: create its layers in __init__.")
+    return model
+
+
+def fake_images(batch: int, seed: int = 0, pixels: int = 784) -> torch.Tensor:
+    """A batch of fake images (B, pixels) in [0, 1], the same for a given seed."""
+    return torch.rand(batch, pixels, generator=torch.Generator().manual_seed(seed))

@@ -7,32 +7,17 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._core import call, check, close, expect_tensor, fail
+from ._core import build_model, call, check, close, expect_tensor, fail, fake_images
 
 PIXELS = 784
-
-
-def _build(Autoencoder: type, **kwargs: int) -> nn.Module:
-    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    model = call(f"Autoencoder({args})", Autoencoder, **kwargs)
-    if not isinstance(model, nn.Module):
-        fail(f"Autoencoder({args}) should build an nn.Module, got {type(model).__name__}.")
-    if not any(p.requires_grad for p in model.parameters()):
-        fail(f"Autoencoder({args}) has no trainable parameters: create its layers in __init__.")
-    return model
-
-
-def _images(batch: int, seed: int = 0) -> torch.Tensor:
-    """A batch of fake images (B, 784) in [0, 1]."""
-    return torch.rand(batch, PIXELS, generator=torch.Generator().manual_seed(seed))
 
 
 @check
 def check_autoencoder_shapes(Autoencoder: type) -> str:
     """encode: (B, 784) -> (B, latent_dim); decode and forward: -> (B, 784) in [0, 1]."""
     for latent_dim in (8, 3):
-        model = _build(Autoencoder, latent_dim=latent_dim)
-        x = _images(5)
+        model = build_model(Autoencoder, "Autoencoder", latent_dim=latent_dim)
+        x = fake_images(5)
         z = expect_tensor(call("encode(x)", model.encode, x), "encode(x) for x of shape (5, 784)",
                           (5, latent_dim))
         x_hat = expect_tensor(call("decode(z)", model.decode, z),
@@ -48,9 +33,9 @@ def check_autoencoder_shapes(Autoencoder: type) -> str:
 @check
 def check_autoencoder_behaviour(Autoencoder: type) -> str:
     """forward = decode(encode(x)), deterministic, per-image, image-shaped input, gradients everywhere."""
-    model = _build(Autoencoder, latent_dim=4)
+    model = build_model(Autoencoder, "Autoencoder", latent_dim=4)
     model.train()
-    x = _images(6, seed=1)
+    x = fake_images(6, seed=1)
     out = call("forward(x)", model, x)
     expect_tensor(out, "model(x)", (6, PIXELS))
     if not close(out, call("forward(x)", model, x)):
@@ -70,7 +55,7 @@ def check_autoencoder_behaviour(Autoencoder: type) -> str:
     z = model.encode(x)
     if close(model.decode(z), model.decode(z + 3.0), atol=1e-6):
         fail("decode(z) does not change when z changes: the decoder must use the code.")
-    if close(model.encode(x), model.encode(_images(6, seed=2)), atol=1e-6):
+    if close(model.encode(x), model.encode(fake_images(6, seed=2)), atol=1e-6):
         fail("encode(x) gives the same code for different images: the encoder must use the input.")
     model.zero_grad()
     ((model(x) - x) ** 2).sum().backward()

@@ -8,27 +8,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ._core import call, check, close, expect_tensor, fail
+from ._core import build_model, call, check, close, expect_tensor, fail, fake_images
 
 PIXELS = 784
 HIDDEN = 400
 _log = torch.log
 _exp = torch.exp
-
-
-def _build(VAE: type, **kwargs: int) -> nn.Module:
-    args = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    model = call(f"VAE({args})", VAE, **kwargs)
-    if not isinstance(model, nn.Module):
-        fail(f"VAE({args}) should build an nn.Module, got {type(model).__name__}.")
-    if not any(p.requires_grad for p in model.parameters()):
-        fail(f"VAE({args}) has no trainable parameters: create its layers in __init__.")
-    return model
-
-
-def _images(batch: int, seed: int = 0) -> torch.Tensor:
-    """A batch of fake images (B, 784) in [0, 1]."""
-    return torch.rand(batch, PIXELS, generator=torch.Generator().manual_seed(seed))
 
 
 def _check_layers(model: nn.Module, latent_dim: int, built: str) -> None:
@@ -72,10 +57,10 @@ def check_vae_shapes(VAE: type) -> str:
     """The seed's layers; encode, reparameterize, decode and forward give the right shapes; pixels in [0, 1]."""
     for kwargs, latent_dim in (({}, 8), ({"latent_dim": 3}, 3)):
         built = f"VAE({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
-        model = _build(VAE, **kwargs)
+        model = build_model(VAE, "VAE", **kwargs)
         _check_layers(model, latent_dim, built)
         model.train()
-        x = _images(5)
+        x = fake_images(5)
         mu, logvar = _pair(call("encode(x)", model.encode, x), f"{built}.encode(x) for x of shape (5, 784)",
                            (5, latent_dim))
         z = expect_tensor(call("reparameterize(mu, logvar)", model.reparameterize, mu, logvar),
@@ -91,7 +76,7 @@ def check_vae_shapes(VAE: type) -> str:
 @check
 def check_vae_sampling(VAE: type) -> str:
     """reparameterize draws z = mu + sigma * eps with fresh standard normal eps, and gradients reach mu and logvar."""
-    model = _build(VAE, latent_dim=4)
+    model = build_model(VAE, "VAE", latent_dim=4)
     model.train()
     g = torch.Generator().manual_seed(11)
     n, d = 4000, 4
@@ -157,9 +142,9 @@ def check_vae_sampling(VAE: type) -> str:
 @check
 def check_vae_behaviour(VAE: type) -> str:
     """Separate encoder heads, a stochastic forward that decodes a sample, image input, gradients everywhere."""
-    model = _build(VAE, latent_dim=4)
+    model = build_model(VAE, "VAE", latent_dim=4)
     model.train()
-    x = _images(64, seed=1)
+    x = fake_images(64, seed=1)
     mu, logvar = _pair(call("encode(x)", model.encode, x), "encode(x) for x of shape (64, 784)", (64, 4))
     if not bool((mu < 0).any()):
         fail("mu is never negative (64 images, 4 dims): the means must be free to take any real value.")
