@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from ._core import build_model, call, check, close, expect_tensor, fail, fake_images
 
