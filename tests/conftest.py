@@ -6,6 +6,7 @@ those notebooks while working on them (tests of other notebooks then fail).
 """
 
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -53,3 +54,24 @@ def solution_outputs(graded):
         return {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
 
     return outputs
+
+
+@pytest.fixture(scope="session")
+def one_exercise_solved(graded):
+    """``one_exercise_solved(name, grade_id)``: the path of assignment ``name``'s blank student
+    notebook with only the solution cell ``grade_id`` filled in (from the solution notebook)."""
+    import nbformat
+
+    course_dir, _ = graded
+
+    def notebook(name: str, grade_id: str) -> Path:
+        solution = {c.id: c for c in nbformat.read(course_dir / "solutions" / name / f"{name}.ipynb", as_version=4).cells}
+        nb = nbformat.read(course_dir / "notebooks" / name / f"{name}.ipynb", as_version=4)
+        for cell in nb.cells:
+            if cell.id == grade_id:
+                cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[grade_id].source)
+        path = course_dir / f"{name}-only-{grade_id}.ipynb"
+        nbformat.write(nb, path)
+        return path
+
+    return notebook

@@ -74,25 +74,11 @@ def test_noisier_gradients_keep_sgd_farther_from_the_optimum(text):
     assert 1.5 < times < 3.5  # "about twice", sqrt(3.75) = 1.9 at the optimum
 
 
-def _with_one_exercise_solved(course_dir, grade_id):
-    """The blank student notebook with only the solution cell ``grade_id`` filled in."""
-    import nbformat
-
-    solution = {c.id: c for c in nbformat.read(course_dir / "solutions" / NAME / f"{NAME}.ipynb", as_version=4).cells}
-    nb = nbformat.read(course_dir / "notebooks" / NAME / f"{NAME}.ipynb", as_version=4)
-    for cell in nb.cells:
-        if cell.id == grade_id:
-            cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[grade_id].source)
-    path = course_dir / f"only-{grade_id}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
 @pytest.mark.parametrize("grade_id, points", [("reparameterize", 6), ("score-function", 5)])
-def test_each_exercise_earns_its_points_without_the_other(graded, grade_id, points):
+def test_each_exercise_earns_its_points_without_the_other(graded, one_exercise_solved, grade_id, points):
     from vae_helpers import course
 
     course_dir, _ = graded
     student = f"only-{grade_id}"
-    course.submit(course_dir, student, NAME, _with_one_exercise_solved(course_dir, grade_id))
+    course.submit(course_dir, student, NAME, one_exercise_solved(NAME, grade_id))
     assert course.autograde(course_dir, NAME, student).score == points

@@ -74,17 +74,11 @@ def test_the_error_shrinks_like_one_over_root_n(text):
 
 @pytest.mark.parametrize("filled, unfinished_test", [("kl-divergence", "test-mc-basics"),
                                                      ("kl-monte-carlo", "test-kl-value")])
-def test_each_exercise_earns_its_points_without_the_other(graded, tmp_path, filled, unfinished_test):
+def test_each_exercise_earns_its_points_without_the_other(graded, one_exercise_solved, filled, unfinished_test):
     """The blank notebook with one exercise solved scores that exercise's 5 points, and only those."""
     course_dir, _ = graded
-    solution = {c.id: c.source for c in nbformat.read(course_dir / "solutions" / NAME / f"{NAME}.ipynb", 4).cells}
-    notebook = nbformat.read(course_dir / "notebooks" / NAME / f"{NAME}.ipynb", 4)
-    for cell in notebook.cells:
-        if cell.id == filled:
-            cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[cell.id])
-    nbformat.write(notebook, tmp_path / f"{NAME}.ipynb")
     student = f"only-{filled}"
-    course.submit(course_dir, student, NAME, tmp_path / f"{NAME}.ipynb")
+    course.submit(course_dir, student, NAME, one_exercise_solved(NAME, filled))
     grade = course.autograde(course_dir, NAME, student)
     assert (grade.score, grade.max_score) == (5, 10)
     autograded = nbformat.read(course_dir / "autograded" / student / NAME / f"{NAME}.ipynb", 4)

@@ -113,22 +113,10 @@ def test_notebooks_read_like_a_lecture(name):
     assert any("$$" in c.source for c in cells if c.cell_type == "markdown"), "math in LaTeX next to the code"
 
 
-def _fill_one_exercise(course_dir: Path, name: str, grade_id: str) -> Path:
-    """The blank student notebook with only the solution cell ``grade_id`` filled in."""
-    solution = {c.id: c for c in _cells(course_dir / "solutions" / name / f"{name}.ipynb")}
-    nb = nbformat.read(course_dir / "notebooks" / name / f"{name}.ipynb", as_version=4)
-    for cell in nb.cells:
-        if _nbgrader(cell).get("grade_id") == grade_id:
-            cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[cell.id].source)
-    path = course_dir / f"{PARTIAL}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
-def test_an_error_in_one_exercise_costs_only_its_own_points(graded):
+def test_an_error_in_one_exercise_costs_only_its_own_points(graded, one_exercise_solved):
     course_dir, _ = graded
     name = "01_autoencoder"
-    course.submit(course_dir, PARTIAL, name, _fill_one_exercise(course_dir, name, "reconstruction-loss"))
+    course.submit(course_dir, PARTIAL, name, one_exercise_solved(name, "reconstruction-loss"))
     grade = course.autograde(course_dir, name, PARTIAL)
     assert grade.score == 4  # the loss's two test cells; the autoencoder's five points are lost
     autograded = _cells(course_dir / "autograded" / PARTIAL / name / f"{name}.ipynb")
