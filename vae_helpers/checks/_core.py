@@ -61,6 +61,9 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
             # A fresh exception: the student sees the message and, when their own code raised,
             # its traceback, but not the check's internals.
             raise CheckFailed(str(failure)) from failure.__cause__
+        except Exception as err:  # the student's object broke the check somewhere outside call()
+            raise CheckFailed(f"Checking stopped with {type(err).__name__}: {err}. Compare your code "
+                              f"with what the exercise asks for.") from None
         finally:
             torch.set_num_threads(threads)
         print(f"\N{CHECK MARK} {message or func.__name__ + ' passed'}")

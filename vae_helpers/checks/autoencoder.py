@@ -65,6 +65,16 @@ def check_autoencoder_behaviour(Autoencoder: type) -> str:
     return "Autoencoder behaves like an autoencoder"
 
 
+def _loss(reconstruction_loss: Callable, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The student's loss of (x_hat, x), which must be a single-number tensor."""
+    loss = expect_tensor(call("reconstruction_loss(x_hat, x)", reconstruction_loss, x_hat, x),
+                         "reconstruction_loss(x_hat, x)", shape=None, dtype=None)
+    if loss.dim() != 0:
+        fail(f"reconstruction_loss should return a single number (a 0-dim tensor), got shape "
+             f"{tuple(loss.shape)}: reduce over pixels and over the batch.")
+    return loss
+
+
 def _expected_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return ((x_hat.double() - x.double()) ** 2).sum()
 
@@ -74,11 +84,7 @@ def check_reconstruction_loss_value(reconstruction_loss: Callable) -> str:
     """A scalar: squared error summed over pixels and over the batch."""
     g = torch.Generator().manual_seed(3)
     x_hat, x = torch.rand(4, PIXELS, generator=g), torch.rand(4, PIXELS, generator=g)
-    loss = expect_tensor(call("reconstruction_loss(x_hat, x)", reconstruction_loss, x_hat, x),
-                         "reconstruction_loss(x_hat, x)", shape=None, dtype=None)
-    if loss.dim() != 0:
-        fail(f"reconstruction_loss should return a single number (a 0-dim tensor), got shape "
-             f"{tuple(loss.shape)}: reduce over pixels and over the batch.")
+    loss = _loss(reconstruction_loss, x_hat, x)
     expected = _expected_loss(x_hat, x)
     if close(loss, expected):
         return "reconstruction_loss has the right value"
@@ -106,18 +112,17 @@ def check_reconstruction_loss_properties(reconstruction_loss: Callable) -> str:
     """Zero for a perfect reconstruction, additive over the batch, correct gradient."""
     g = torch.Generator().manual_seed(4)
     x = torch.rand(3, PIXELS, generator=g)
-    zero = call("reconstruction_loss(x, x)", reconstruction_loss, x.clone(), x)
+    zero = _loss(reconstruction_loss, x.clone(), x)
     if not close(zero, torch.tensor(0.0)):
         fail(f"reconstruction_loss(x, x) is {float(zero):.4g}; a perfect reconstruction must cost 0.")
     x_hat = torch.rand(3, PIXELS, generator=g)
-    parts = sum(float(call("reconstruction_loss", reconstruction_loss, x_hat[i:i + 1], x[i:i + 1]))
-                for i in range(3))
-    whole = float(call("reconstruction_loss", reconstruction_loss, x_hat, x))
+    parts = sum(float(_loss(reconstruction_loss, x_hat[i:i + 1], x[i:i + 1])) for i in range(3))
+    whole = float(_loss(reconstruction_loss, x_hat, x))
     if abs(whole - parts) > 1e-3 * max(1.0, abs(parts)):
         fail(f"The loss of a batch ({whole:.4f}) is not the sum of the losses of its images "
              f"({parts:.4f}): the loss must add up over the batch.")
     x_hat = x_hat.clone().requires_grad_(True)
-    loss = call("reconstruction_loss", reconstruction_loss, x_hat, x)
+    loss = _loss(reconstruction_loss, x_hat, x)
     if not loss.requires_grad:
         fail("reconstruction_loss is cut off from the autograd graph (did it use .detach(), .item() "
              "or numpy?): training needs its gradient.")
