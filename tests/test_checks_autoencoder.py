@@ -27,17 +27,57 @@ def loss_via_norms(x_hat, x):
     return torch.linalg.vector_norm(x_hat - x, dim=1).pow(2).sum()
 
 
-# --- wrong losses and the symptom each must be reported with --------------------------
+CORRECT_LOSSES = [reference_loss, loss_via_mse, loss_via_norms]
+
+
+# --- wrong losses -------------------------------------------------------------------------
+def mse_default_mean(x_hat, x):
+    return F.mse_loss(x_hat, x)
+
+
+def batch_mean(x_hat, x):
+    return ((x_hat - x) ** 2).sum(dim=1).mean()
+
+
+def pixel_mean(x_hat, x):
+    return ((x_hat - x) ** 2).mean(dim=1).sum()
+
+
+def absolute_error(x_hat, x):
+    return (x_hat - x).abs().sum()
+
+
+def norm_not_squared(x_hat, x):
+    return (x_hat - x).norm(dim=1).sum()
+
+
+def half_squared_error(x_hat, x):
+    return 0.5 * ((x_hat - x) ** 2).sum()
+
+
+def per_image_vector(x_hat, x):
+    return ((x_hat - x) ** 2).sum(dim=1)
+
+
+def detached_loss(x_hat, x):
+    return ((x_hat - x) ** 2).sum().detach()
+
+
+def wrong_sign(x_hat, x):
+    return -((x_hat - x) ** 2).sum()
+
+
+# each wrong loss, and the symptom it must be reported with
 WRONG_LOSSES = {
-    "mse default (mean over all)": (lambda x_hat, x: F.mse_loss(x_hat, x), "averaged over every element"),
-    "batch mean": (lambda x_hat, x: ((x_hat - x) ** 2).sum(dim=1).mean(), "averaged over the batch"),
-    "pixel mean": (lambda x_hat, x: ((x_hat - x) ** 2).mean(dim=1).sum(), "averaged over the pixels"),
-    "absolute error": (lambda x_hat, x: (x_hat - x).abs().sum(), "absolute differences"),
-    "norm, not squared": (lambda x_hat, x: (x_hat - x).norm(dim=1).sum(), "norm of the error"),
-    "half": (lambda x_hat, x: 0.5 * ((x_hat - x) ** 2).sum(), "half"),
-    "per-image vector": (lambda x_hat, x: ((x_hat - x) ** 2).sum(dim=1), "single number"),
-    "detached": (lambda x_hat, x: ((x_hat - x) ** 2).sum().detach(), "autograd graph"),
-    "wrong sign": (lambda x_hat, x: -((x_hat - x) ** 2).sum(), "squared error summed"),
+    mse_default_mean: "averaged over every element",
+    batch_mean: "averaged over the batch",
+    pixel_mean: "averaged over the pixels",
+    absolute_error: "absolute differences",
+    norm_not_squared: "norm of the error",
+    half_squared_error: "half",
+    per_image_vector: "single number",
+    detached_loss: "autograd graph",
+    wrong_sign: "squared error summed",
 }
 
 
@@ -46,17 +86,61 @@ def run_loss_checks(fn):
     checks.check_reconstruction_loss_properties(fn)
 
 
-@pytest.mark.parametrize("fn", [reference_loss, loss_via_mse, loss_via_norms])
+@pytest.mark.parametrize("fn", CORRECT_LOSSES, ids=lambda f: f.__name__)
 def test_correct_losses_pass(fn, capsys):
     run_loss_checks(fn)
     assert capsys.readouterr().out.count("\N{CHECK MARK}") == 2
 
 
-@pytest.mark.parametrize("name", WRONG_LOSSES)
-def test_wrong_losses_fail_with_their_symptom(name):
-    fn, symptom = WRONG_LOSSES[name]
-    with pytest.raises(checks.CheckFailed, match=symptom):
+@pytest.mark.parametrize("fn", WRONG_LOSSES, ids=lambda f: f.__name__)
+def test_wrong_losses_fail_with_their_symptom(fn):
+    with pytest.raises(checks.CheckFailed, match=WRONG_LOSSES[fn]):
         run_loss_checks(fn)
+
+
+# --- correct autoencoders -----------------------------------------------------------------
+class SequentialAutoencoder(nn.Module):
+    """The same network written with nn.Sequential and nn.Flatten."""
+
+    def __init__(self, input_dim=784, hidden_dim=400, latent_dim=8):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(input_dim, hidden_dim), nn.ReLU(),
+                                     nn.Linear(hidden_dim, latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden_dim), nn.ReLU(),
+                                     nn.Linear(hidden_dim, input_dim), nn.Sigmoid())
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class FunctionalAutoencoder(nn.Module):
+    """Weights as bare nn.Parameters, layers applied with F.linear, a tanh-based sigmoid."""
+
+    def __init__(self, input_dim=784, hidden_dim=400, latent_dim=8):
+        super().__init__()
+        sizes = [(hidden_dim, input_dim), (latent_dim, hidden_dim), (hidden_dim, latent_dim), (input_dim, hidden_dim)]
+        self.weights = nn.ParameterList(nn.Parameter(torch.randn(out, inp) / inp ** 0.5) for out, inp in sizes)
+        self.biases = nn.ParameterList(nn.Parameter(torch.zeros(out)) for out, _ in sizes)
+
+    def encode(self, x):
+        h = torch.relu(F.linear(x.flatten(start_dim=1), self.weights[0], self.biases[0]))
+        return F.linear(h, self.weights[1], self.biases[1])
+
+    def decode(self, z):
+        h = torch.relu(F.linear(z, self.weights[2], self.biases[2]))
+        return 0.5 * (1 + torch.tanh(0.5 * F.linear(h, self.weights[3], self.biases[3])))
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+CORRECT_MODELS = [Autoencoder, SequentialAutoencoder, FunctionalAutoencoder]
 
 
 # --- wrong autoencoders -------------------------------------------------------------------
@@ -126,8 +210,9 @@ def run_model_checks(cls):
     checks.check_autoencoder_behaviour(cls)
 
 
-def test_reference_autoencoder_passes(capsys):
-    run_model_checks(Autoencoder)
+@pytest.mark.parametrize("cls", CORRECT_MODELS, ids=lambda c: c.__name__)
+def test_correct_autoencoders_pass(cls, capsys):
+    run_model_checks(cls)
     assert capsys.readouterr().out.count("\N{CHECK MARK}") == 2
 
 
@@ -172,7 +257,7 @@ def test_checks_run_on_one_thread_and_restore_the_notebooks_setting():
         assert seen and set(seen) == {1}
         assert torch.get_num_threads() == 2
         with pytest.raises(checks.CheckFailed):
-            checks.check_reconstruction_loss_value(WRONG_LOSSES["half"][0])
+            checks.check_reconstruction_loss_value(half_squared_error)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
@@ -187,7 +272,7 @@ def test_checks_run_with_gradients_even_if_the_notebook_disabled_them():
 
 
 def test_failure_messages_do_not_contain_solution_code():
-    for fn, _ in WRONG_LOSSES.values():
+    for fn in WRONG_LOSSES:
         with pytest.raises(checks.CheckFailed) as info:
             run_loss_checks(fn)
         message = str(info.value)
@@ -196,7 +281,7 @@ def test_failure_messages_do_not_contain_solution_code():
 
 def test_failures_hide_the_checks_internals_but_keep_the_students_own_error():
     with pytest.raises(checks.CheckFailed) as info:
-        checks.check_reconstruction_loss_value(WRONG_LOSSES["batch mean"][0])
+        checks.check_reconstruction_loss_value(batch_mean)
     frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
     assert not any(name.endswith(os.path.join("checks", "autoencoder.py")) for name in frames)
 
