@@ -75,3 +75,38 @@ def one_exercise_solved(graded):
         return path
 
     return notebook
+
+
+@pytest.fixture(scope="session")
+def released(tmp_path_factory) -> Path:
+    """A scratch course with every assignment released into its gradebook (copy it before grading)."""
+    import grading_batch
+
+    return grading_batch.released_course(ROOT, tmp_path_factory.mktemp("released") / "course")
+
+
+@pytest.fixture(scope="session")
+def suite_outcomes(released, tmp_path_factory):
+    """Every answer of the library planted into its lean solution notebook and autograded by nbgrader.
+
+    Returns {(assignment, student): Outcome}; student ``reference`` is the unchanged lean solution.
+    """
+    import answer_suites
+    import grading_batch
+
+    lean = {name: grading_batch.lean_notebook(released, name) for name in course.assignments(ROOT)}
+    submissions = {(name, "reference"): nb for name, nb in lean.items()}
+    for exercise, answer, _ in answer_suites.submissions():
+        source = answer_suites.plant(answer, exercise.name)
+        submissions[exercise.assignment, answer_suites.student(exercise, answer)] = \
+            grading_batch.with_cell(lean[exercise.assignment], exercise.cell, source)
+    return grading_batch.autograde_batch(released, tmp_path_factory.mktemp("suites"), submissions)
+
+
+REPORTS: list[str] = []  # text the tests want shown at the end of the run (the catch-rate table)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for report in REPORTS:
+        terminalreporter.write_sep("=", "answer suites: catch rates")
+        terminalreporter.write_line(report)

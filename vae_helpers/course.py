@@ -33,18 +33,19 @@ def assignments(root: Path) -> list[str]:
     return sorted(p.name for p in (root / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
 
 
-def nbgrader(course_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` in ``course_dir`` (so its nbgrader_config.py applies)."""
+def nbgrader(course_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in ``course_dir`` (so its nbgrader_config.py applies), with ``env`` added."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    env = {
+    environment = {
         # Grading is fast and the same everywhere with the embedded data, unless the
         # instructor exports VAE_DATA_SOURCE themselves.
         "VAE_DATA_SOURCE": "embedded",
         **os.environ,
+        **(env or {}),
         # nbgrader shells out to `alembic`, which lives next to this Python.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
-    return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=env)
+    return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=environment)
 
 
 def _run_or_raise(course_dir: Path, *args: str) -> None:

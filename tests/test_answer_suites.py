@@ -1,0 +1,110 @@
+"""Every answer of the library, planted into its notebook and graded by nbgrader itself.
+
+A wrong answer must lose exactly the points of the test cells declared for it, all in
+its own exercise; a right answer must score full marks. The failing cells must tell the
+student what went wrong without showing the solution. The measured catch rates are
+printed at the end of the run and must match the README's table.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import answer_suites
+import conftest
+from answer_suites import EXERCISES, student
+
+RIGHT = [(e, a) for e in EXERCISES for a in e.correct]
+WRONG = [(e, a) for e in EXERCISES for a in e.wrong]
+
+
+def ids(value):
+    return value.label.replace(" ", "-") if isinstance(value, answer_suites.Exercise) else value.__name__
+
+
+def test_the_library_has_enough_answers_for_every_exercise():
+    for e in EXERCISES:
+        assert len(e.correct) >= 3 and len(e.wrong) >= 6, e.label
+        assert all(set(fails) <= set(e.tests) and fails for fails, _ in e.wrong.values()), e.label
+    graded = {(name, cell) for name in {e.assignment for e in EXERCISES}
+              for cell in answer_suites.test_cells(name)}
+    assert graded == {(e.assignment, e.cell) for e in EXERCISES}, "an exercise of the course has no answer suite"
+
+
+@pytest.mark.parametrize("assignment", sorted({e.assignment for e in EXERCISES}))
+def test_the_lean_solution_scores_full_marks(suite_outcomes, assignment):
+    outcome = suite_outcomes[assignment, "reference"]
+    assert outcome.score is not None and outcome.lost() == {}, outcome.log[-2000:]
+
+
+@pytest.mark.parametrize("exercise, answer", RIGHT, ids=ids)
+def test_right_answers_score_full_marks(suite_outcomes, exercise, answer):
+    outcome = suite_outcomes[exercise.assignment, student(exercise, answer)]
+    assert outcome.score is not None, "nbgrader dropped the submission"
+    assert outcome.lost() == {}, {cell: outcome.cells[cell].error for cell in outcome.lost()}
+
+
+@pytest.mark.parametrize("exercise, answer", WRONG, ids=ids)
+def test_wrong_answers_lose_exactly_their_declared_points(suite_outcomes, exercise, answer):
+    outcome = suite_outcomes[exercise.assignment, student(exercise, answer)]
+    assert outcome.score is not None, "nbgrader dropped the submission"
+    fails, _ = exercise.wrong[answer]
+    expected = {cell: outcome.cells[cell].max_score for cell in fails}
+    assert outcome.lost() == expected, {cell: outcome.cells[cell].error for cell in outcome.lost()}
+
+
+@pytest.mark.parametrize("exercise, answer", WRONG, ids=ids)
+def test_wrong_answers_are_told_their_symptom(suite_outcomes, exercise, answer):
+    outcome = suite_outcomes[exercise.assignment, student(exercise, answer)]
+    fails, symptom = exercise.wrong[answer]
+    for cell in fails:
+        error = outcome.cells[cell].error
+        assert error.startswith("CheckFailed: ") and len(error) > 40, (cell, error)
+    first = outcome.cells[fails[0]].error
+    assert re.search(symptom, first), (fails[0], first)
+
+
+def _solution_lines(assignment: str) -> set[str]:
+    """The code lines of ``assignment``'s solutions, as a student would type them."""
+    import nbformat
+
+    nb = nbformat.read(answer_suites.ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    lines = set()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            body = cell.source.split("### BEGIN SOLUTION")[-1].split("### END SOLUTION")[0]
+            lines |= {line.strip() for line in body.splitlines()
+                      if len(line.strip()) >= 12 and not line.strip().startswith(("#", '"'))}
+    return lines
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("assignment", sorted({e.assignment for e in EXERCISES}))
+def test_feedback_never_shows_the_solution_or_the_checks_code(suite_outcomes, assignment):
+    solution = _solution_lines(assignment)
+    assert solution
+    shown = 0
+    for e in (e for e in EXERCISES if e.assignment == assignment):
+        for answer in e.wrong:
+            outcome = suite_outcomes[assignment, student(e, answer)]
+            for cell in e.wrong[answer][0]:
+                result = outcome.cells[cell]
+                message = result.error
+                leaked = [line for line in solution if line in message]
+                assert not leaked, (answer.__name__, cell, leaked)
+                text = ANSI.sub("", result.text)
+                frames = re.findall(r"vae_helpers/checks/(\w+)\.py", text)
+                assert set(frames) <= {"_core"}, (answer.__name__, cell, frames)
+                shown += 1
+    assert shown > 0
+
+
+def test_catch_rate_table_is_in_the_readme(suite_outcomes):
+    table = answer_suites.catch_rate_table(suite_outcomes)
+    conftest.REPORTS.append(table)
+    readme = (answer_suites.ROOT / "README.md").read_text()
+    assert table in readme, "README's catch-rate table is out of date; the measured one is:\n" + table
