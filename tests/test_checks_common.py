@@ -1,0 +1,130 @@
+"""What every check of the course promises, tested for each check in ``vae_helpers.checks``.
+
+Each check is paired with its exercise's right answers and with a wrong answer it catches,
+both from the answer library (``answer_suites.py``).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import traceback
+import warnings
+
+import pytest
+import torch
+
+import answer_suites
+from vae_helpers import checks
+from vae_helpers.checks import CheckFailed
+
+CHECKS = [name for name in checks.__all__ if name.startswith("check_")]
+
+
+def exercise_of(check_name: str) -> answer_suites.Exercise:
+    """The exercise whose test cells call ``check_name``."""
+    for exercise in answer_suites.EXERCISES:
+        if check_name in answer_suites.checks_of(exercise):
+            return exercise
+    raise LookupError(f"{check_name} is called by no exercise's test cells")
+
+
+def caught_by(check_name: str):
+    """A wrong answer from the library that fails ``check_name``."""
+    exercise = exercise_of(check_name)
+    cell = answer_suites.checks_of(exercise)[check_name]
+    return next(answer for answer, (fails, _) in exercise.wrong.items() if cell in fails)
+
+
+def noisy(answer):
+    """``answer``, but it also warns and writes to stderr whenever it is called or built."""
+    def complain():
+        warnings.warn("a student's warning")
+        print("a debug print to stderr", file=sys.stderr)
+
+    if isinstance(answer, type):
+        def __init__(self, *args, **kwargs):
+            complain()
+            answer.__init__(self, *args, **kwargs)
+
+        return type(answer.__name__, (answer,), {"__init__": __init__})
+
+    def wrapper(*args, **kwargs):
+        complain()
+        return answer(*args, **kwargs)
+
+    return wrapper
+
+
+def crashing(answer):
+    """``answer`` with a bug of the student's own: it raises ValueError when used."""
+    def students_bug(*args, **kwargs):
+        raise ValueError("a bug in the student's code")
+
+    if isinstance(answer, type):
+        return type(answer.__name__, (answer,), {"__init__": students_bug})
+    return students_bug
+
+
+def run(check_name: str, answer) -> str:
+    """Call check ``check_name`` on ``answer``; its verdict as text (tick line or failure message)."""
+    try:
+        getattr(checks, check_name)(answer)
+    except CheckFailed as failure:
+        return f"failed: {failure}"
+    return "passed"
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_every_check_belongs_to_an_exercise_with_an_answer_suite(name):
+    assert exercise_of(name).correct
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_right_answers_pass_quietly_and_the_check_returns_nothing(name, capsys):
+    for answer in exercise_of(name).correct:
+        assert getattr(checks, name)(noisy(answer)) is None
+        captured = capsys.readouterr()
+        assert captured.err == "", answer
+        assert captured.out.count("\N{CHECK MARK}") == 1 and len(captured.out.splitlines()) == 1, answer
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_a_check_leaves_the_random_state_threads_and_grad_mode_alone(name, capsys):
+    answer = exercise_of(name).correct[0]
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    threads = torch.get_num_threads()
+    with torch.no_grad():  # a notebook may have switched gradients off: the check still works
+        assert run(name, answer) == "passed"
+        assert not torch.is_grad_enabled()
+    assert torch.equal(torch.rand(3), expected)
+    assert torch.get_num_threads() == threads
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_a_verdict_does_not_depend_on_what_ran_before(name):
+    wrong = caught_by(name)
+    first = run(name, wrong)
+    assert first.startswith("failed: ")
+    others = CHECKS.copy()
+    random.Random(name).shuffle(others)
+    for other in others[:6]:  # other checks, in some order, and the notebook's own random draws
+        run(other, exercise_of(other).correct[0])
+        torch.randn(100)
+    assert run(name, wrong) == first
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_a_failure_shows_the_students_error_but_not_the_checks_code(name):
+    with pytest.raises(CheckFailed) as info:
+        getattr(checks, name)(caught_by(name))
+    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
+    assert not [f for f in frames if "vae_helpers/checks/" in f.replace("\\", "/") and not f.endswith("_core.py")]
+
+    with pytest.raises(CheckFailed, match="ValueError: a bug in the student's code") as info:
+        getattr(checks, name)(crashing(exercise_of(name).correct[0]))
+    cause = info.value.__cause__
+    assert isinstance(cause, ValueError)
+    assert "students_bug" in [frame.f_code.co_name for frame, _ in traceback.walk_tb(cause.__traceback__)]
