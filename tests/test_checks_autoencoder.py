@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import traceback
-import warnings
 
 import pytest
 import torch
@@ -223,73 +220,3 @@ def test_wrong_autoencoders_fail_with_their_symptom(cls):
 
 
 # --- how checks behave as a whole ---------------------------------------------------------
-def test_checks_are_quiet_on_stderr_and_return_nothing(capsys):
-    def warning_loss(x_hat, x):
-        warnings.warn("a student's warning")
-        import sys
-        print("debug print to stderr", file=sys.stderr)
-        return ((x - x_hat) ** 2).sum()
-
-    assert checks.check_reconstruction_loss_value(warning_loss) is None
-    captured = capsys.readouterr()
-    assert captured.err == "" and "\N{CHECK MARK}" in captured.out
-
-
-def test_checks_leave_the_notebooks_random_state_alone():
-    torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    checks.check_autoencoder_behaviour(Autoencoder)
-    assert torch.equal(torch.rand(3), expected)
-
-
-def test_checks_run_on_one_thread_and_restore_the_notebooks_setting():
-    seen = []
-
-    def loss_that_records_threads(x_hat, x):
-        seen.append(torch.get_num_threads())
-        return reference_loss(x_hat, x)
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        checks.check_reconstruction_loss_value(loss_that_records_threads)
-        assert seen and set(seen) == {1}
-        assert torch.get_num_threads() == 2
-        with pytest.raises(checks.CheckFailed):
-            checks.check_reconstruction_loss_value(half_squared_error)
-        assert torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(before)
-
-
-def test_checks_run_with_gradients_even_if_the_notebook_disabled_them():
-    torch.set_grad_enabled(False)
-    try:
-        checks.check_reconstruction_loss_properties(reference_loss)
-    finally:
-        torch.set_grad_enabled(True)
-
-
-def test_failure_messages_do_not_contain_solution_code():
-    for fn in WRONG_LOSSES:
-        with pytest.raises(checks.CheckFailed) as info:
-            run_loss_checks(fn)
-        message = str(info.value)
-        assert "**" not in message and ".sum()" not in message and "def " not in message
-
-
-def test_failures_hide_the_checks_internals_but_keep_the_students_own_error():
-    with pytest.raises(checks.CheckFailed) as info:
-        checks.check_reconstruction_loss_value(batch_mean)
-    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
-    assert not any(name.endswith(os.path.join("checks", "autoencoder.py")) for name in frames)
-
-    def crashing_loss(x_hat, x):
-        return x_hat @ x  # shapes (4, 784) @ (4, 784) do not multiply
-
-    with pytest.raises(checks.CheckFailed, match="raised RuntimeError") as info:
-        checks.check_reconstruction_loss_value(crashing_loss)
-    cause = info.value.__cause__
-    assert isinstance(cause, RuntimeError)
-    assert any(frame.f_code.co_name == "crashing_loss" for frame, _ in traceback.walk_tb(cause.__traceback__))

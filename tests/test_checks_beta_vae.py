@@ -6,9 +6,6 @@ that they can be planted into a notebook and graded by nbgrader as well.
 
 from __future__ import annotations
 
-import os
-import traceback
-import warnings
 
 import numpy as np
 import pytest
@@ -315,72 +312,3 @@ def test_wrong_active_units_fail_the_hidden_check(fn):
 # --- how the checks behave as a whole -----------------------------------------------------
 ALL_CHECKS = [check_beta_vae_loss_value, check_beta_vae_loss_properties,
               check_active_units_value, check_active_units_threshold]
-
-
-def test_checks_are_quiet_on_stderr_and_return_nothing(capsys):
-    def noisy_loss(recon_x, x, mu, logvar, beta):
-        warnings.warn("a student's warning")
-        import sys
-        print("debug print to stderr", file=sys.stderr)
-        return beta_vae_loss_reference(recon_x, x, mu, logvar, beta)
-
-    assert check_beta_vae_loss_value(noisy_loss) is None
-    assert check_active_units_value(active_units_reference) is None
-    captured = capsys.readouterr()
-    assert captured.err == "" and captured.out.count("\N{CHECK MARK}") == 2
-
-
-def test_checks_leave_the_notebooks_random_state_alone():
-    torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    check_beta_vae_loss_properties(beta_vae_loss_reference)
-    check_active_units_threshold(active_units_reference)
-    assert torch.equal(torch.rand(3), expected)
-
-
-def test_checks_run_with_gradients_even_if_the_notebook_disabled_them():
-    torch.set_grad_enabled(False)
-    try:
-        check_beta_vae_loss_properties(beta_vae_loss_reference)
-        check_active_units_threshold(active_units_reference)
-    finally:
-        torch.set_grad_enabled(True)
-
-
-def test_checks_are_deterministic():
-    messages = []
-    for _ in range(2):
-        with pytest.raises(CheckFailed) as info:
-            check_beta_vae_loss_value(kl_std_for_variance)
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
-
-
-def test_failure_messages_do_not_contain_solution_code():
-    wrong = [*WRONG_LOSSES, *WRONG_ONLY_HIDDEN, *WRONG_UNITS_HIDDEN]
-    for fn in wrong:
-        for check_fn in ALL_CHECKS:
-            try:
-                check_fn(fn)
-            except CheckFailed as failure:
-                message = str(failure)
-                for code in ("torch.sum", "torch.exp", ".sum(", ".var(", ".exp(", "def ", "**", "reduction="):
-                    assert code not in message, (fn.__name__, check_fn.__name__, message)
-            except Exception:  # a loss given to active_units' check (or the reverse): any error is fine
-                pass
-
-
-def test_failures_hide_the_checks_internals_but_keep_the_students_own_error():
-    with pytest.raises(CheckFailed) as info:
-        check_beta_vae_loss_value(batch_mean)
-    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
-    assert not any(name.endswith(os.path.join("checks", "beta_vae.py")) for name in frames)
-
-    def crashing_units(mu, threshold=0.01):
-        return mu.var(dim=2) > threshold
-
-    with pytest.raises(CheckFailed, match="raised IndexError") as info:
-        check_active_units_value(crashing_units)
-    cause = info.value.__cause__
-    assert any(frame.f_code.co_name == "crashing_units" for frame, _ in traceback.walk_tb(cause.__traceback__))

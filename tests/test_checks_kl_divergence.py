@@ -7,10 +7,6 @@ source can be planted into a notebook and graded by nbgrader as well.
 from __future__ import annotations
 
 import math
-import os
-import sys
-import traceback
-import warnings
 
 import numpy as np
 import pytest
@@ -442,60 +438,3 @@ def test_the_exercises_are_checked_independently():
         assert list(inspect.signature(check).parameters) == ["kl_monte_carlo"]
     run_monte_carlo_checks(mc_reference)  # needs no closed form from the student
     assert "kl_divergence(" not in inspect.getsource(module._expect_unbiased)
-
-
-def test_checks_are_quiet_on_stderr_and_return_nothing(capsys):
-    def noisy_kl(mu, logvar):
-        warnings.warn("a student's warning")
-        print("debug print to stderr", file=sys.stderr)
-        return kl_reference(mu, logvar)
-
-    assert check_kl_divergence_value(noisy_kl) is None
-    assert check_kl_monte_carlo_basics(mc_reference) is None
-    captured = capsys.readouterr()
-    assert captured.err == "" and captured.out.count("\N{CHECK MARK}") == 2
-
-
-def test_checks_leave_the_notebooks_random_state_alone():
-    torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    run_monte_carlo_checks(mc_reference)
-    check_kl_divergence_properties(kl_reference)
-    assert torch.equal(torch.rand(3), expected)
-
-
-def test_checks_run_with_gradients_even_if_the_notebook_disabled_them():
-    torch.set_grad_enabled(False)
-    try:
-        check_kl_divergence_properties(kl_reference)
-        run_monte_carlo_checks(mc_torch_distributions)
-    finally:
-        torch.set_grad_enabled(True)
-
-
-def test_failure_messages_do_not_contain_solution_code():
-    wrong = [(run_closed_form_checks, fn) for fn in WRONG_CLOSED_FORMS]
-    wrong += [(run_monte_carlo_checks, fn) for fn in WRONG_MONTE_CARLO]
-    for run, fn in wrong:
-        with pytest.raises(CheckFailed) as info:
-            run(fn)
-        message = str(info.value)
-        for code in ("**", ".sum(", ".mean(", ".exp(", "pow(", "randn", "log_prob", "def ", "0.5 *"):
-            assert code not in message, (fn.__name__, message)
-
-
-def test_failures_hide_the_checks_internals_but_keep_the_students_own_error():
-    with pytest.raises(CheckFailed) as info:
-        check_kl_divergence_value(kl_averaged_over_dims)
-    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
-    assert not any(name.endswith(os.path.join("checks", "kl_divergence.py")) for name in frames)
-
-    def crashing_kl(mu, logvar):
-        return mu @ logvar  # (5, 3) @ (5, 3) does not multiply
-
-    with pytest.raises(CheckFailed, match="raised RuntimeError") as info:
-        check_kl_divergence_value(crashing_kl)
-    cause = info.value.__cause__
-    assert isinstance(cause, RuntimeError)
-    assert any(frame.f_code.co_name == "crashing_kl" for frame, _ in traceback.walk_tb(cause.__traceback__))

@@ -7,10 +7,6 @@ also be planted into a notebook and graded by nbgrader.
 from __future__ import annotations
 
 import math
-import os
-import sys
-import traceback
-import warnings
 
 import numpy as np
 import pytest
@@ -407,66 +403,3 @@ def test_a_variance_reduced_estimator_is_told_apart_by_its_spread():
 # --- how the checks behave as a whole ---------------------------------------------------------
 ALL = [(check, reparameterize_reference) for check in REPARAMETERIZE_CHECKS] + \
       [(check, score_reference) for check in SCORE_CHECKS]
-
-
-@pytest.mark.parametrize("check, fn", ALL, ids=lambda v: getattr(v, "__name__", ""))
-def test_checks_leave_the_notebooks_random_state_alone(check, fn, capsys):
-    torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    check(fn)
-    assert torch.equal(torch.rand(3), expected)
-
-
-@pytest.mark.parametrize("check, fn", ALL, ids=lambda v: getattr(v, "__name__", ""))
-def test_checks_run_with_gradients_even_if_the_notebook_disabled_them(check, fn, capsys):
-    with torch.no_grad():
-        check(fn)
-    assert "\N{CHECK MARK}" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("check, fn", ALL, ids=lambda v: getattr(v, "__name__", ""))
-def test_checks_are_deterministic_and_fast(check, fn, capsys):
-    import time
-
-    start = time.perf_counter()
-    check(fn)
-    assert time.perf_counter() - start < 1.0
-    check(fn)
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == lines[1]
-
-
-def test_checks_are_quiet_on_stderr_and_return_nothing(capsys):
-    def noisy_reparameterize(mu, logvar):
-        warnings.warn("a student's warning")
-        print("debug print to stderr", file=sys.stderr)
-        return reparameterize_reference(mu, logvar)
-
-    assert check_reparameterize_basics(noisy_reparameterize) is None
-    captured = capsys.readouterr()
-    assert captured.err == "" and "\N{CHECK MARK}" in captured.out
-
-
-def test_failure_messages_do_not_contain_solution_code():
-    cases = [(REPARAMETERIZE_CHECKS, fn) for fn in WRONG_REPARAMETERIZE] + \
-            [(SCORE_CHECKS, fn) for fn in WRONG_SCORE]
-    for checks, fn in cases:
-        with pytest.raises(CheckFailed) as info:
-            run_all(checks, fn)
-        message = str(info.value)
-        for code in ("randn", "torch.exp", "0.5 *", "exp(0.5", "log_prob", "def ", "return ", "* eps", "**"):
-            assert code not in message, (fn.__name__, message)
-
-
-def test_failures_hide_the_checks_internals_but_keep_the_students_own_error():
-    with pytest.raises(CheckFailed) as info:
-        check_reparameterize_basics(std_is_variance)
-    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
-    assert not any(name.endswith(os.path.join("checks", "reparameterization.py")) for name in frames)
-
-    with pytest.raises(CheckFailed, match="raised RuntimeError") as info:
-        check_score_function_properties(pathwise_instead)
-    cause = info.value.__cause__
-    assert isinstance(cause, RuntimeError)
-    assert any(frame.f_code.co_name == "pathwise_instead" for frame, _ in traceback.walk_tb(cause.__traceback__))

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-import traceback
-import warnings
 
 import pytest
 import torch
@@ -436,58 +432,6 @@ def test_the_visible_loss_check_catches_a_batch_mean_and_a_missing_kl():
 
 
 # --- how the checks behave as a whole ------------------------------------------------------------------
-def test_failure_messages_do_not_contain_solution_code():
-    for cls in WRONG_VAES:
-        with pytest.raises(CheckFailed) as info:
-            run_vae_checks(cls)
-        message = str(info.value)
-        assert "randn_like" not in message and "def " not in message and "0.5 * logvar" not in message
-    for fn in WRONG_LOSSES:
-        with pytest.raises(CheckFailed) as info:
-            run_loss_checks(fn)
-        message = str(info.value)
-        assert "reduction=" not in message and "def " not in message and ".pow(2)" not in message
-
-
-def test_checks_are_quiet_on_stderr_and_return_nothing(capsys):
-    def noisy_loss(recon_x, x, mu, logvar):
-        warnings.warn("a student's warning")
-        print("debug print to stderr", file=sys.stderr)
-        return seed_loss(recon_x, x, mu, logvar)
-
-    assert check_vae_loss_value(noisy_loss) is None
-    assert check_vae_shapes(SeedVAE) is None
-    captured = capsys.readouterr()
-    assert captured.err == "" and captured.out.count("\N{CHECK MARK}") == 2
-
-
-def test_checks_leave_the_notebooks_random_state_alone():
-    torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    run_vae_checks(SeedVAE)
-    run_loss_checks(seed_loss)
-    assert torch.equal(torch.rand(3), expected)
-
-
-def test_checks_run_with_gradients_even_if_the_notebook_disabled_them():
-    torch.set_grad_enabled(False)
-    try:
-        run_vae_checks(SeedVAE)
-        run_loss_checks(seed_loss)
-    finally:
-        torch.set_grad_enabled(True)
-
-
-def test_checks_are_deterministic():
-    messages = []
-    for _ in range(2):
-        with pytest.raises(CheckFailed) as info:
-            check_vae_sampling(VarianceAsStd)
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
-
-
 def test_checks_are_fast():
     for run in (lambda: run_vae_checks(SeedVAE), lambda: run_loss_checks(seed_loss)):
         start = time.perf_counter()
@@ -511,17 +455,3 @@ def test_checks_do_not_change_the_students_model_weights():
     fresh = SeedVAE(latent_dim=4)
     for (name, p), q in zip(model.named_parameters(), fresh.parameters()):
         assert torch.equal(p, q), f"the check changed {name}"
-
-
-def test_failures_hide_the_checks_internals_but_keep_the_students_own_error():
-    with pytest.raises(CheckFailed) as info:
-        check_vae_loss_value(batch_mean_loss)
-    frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
-    assert not any(name.endswith(os.path.join("checks", "vae.py")) for name in frames)
-
-    def crashing_loss(recon_x, x, mu, logvar):
-        return recon_x @ x  # (4, 784) @ (4, 784) does not multiply
-
-    with pytest.raises(CheckFailed, match="raised RuntimeError") as info:
-        check_vae_loss_value(crashing_loss)
-    assert isinstance(info.value.__cause__, RuntimeError)

@@ -40,7 +40,7 @@ def test_training_reaches_the_expected_losses(text):
 
 def test_the_yardstick_is_calibrated(text):
     out = text["yardstick"]
-    assert numbers(rf"accuracy on the test digits: (\d+\.\d%)", out)[0] > 0.88
+    assert numbers(r"accuracy on the test digits: (\d+\.\d%)", out)[0] > 0.88
     mean, share = numbers(rf"real digits\s+mean {NUM}, above 0.5: {PCT}", out)
     assert mean > 0.75 and share > 0.85
     assert numbers(rf"blurred real digits\s+mean {NUM}", out)[0] > 0.7
