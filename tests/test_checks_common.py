@@ -7,6 +7,7 @@ both from the answer library (``answer_suites.py``).
 from __future__ import annotations
 
 import random
+import re
 import sys
 import traceback
 import warnings
@@ -128,3 +129,75 @@ def test_a_failure_shows_the_students_error_but_not_the_checks_code(name):
     cause = info.value.__cause__
     assert isinstance(cause, ValueError)
     assert "students_bug" in [frame.f_code.co_name for frame, _ in traceback.walk_tb(cause.__traceback__)]
+
+
+# --- tampering ---------------------------------------------------------------------------------
+def _replace_builtin_isinstance(monkeypatch):
+    import builtins
+
+    monkeypatch.setattr(builtins, "isinstance", lambda obj, cls: True)
+
+
+TAMPERING = {
+    "torch.allclose": lambda mp: mp.setattr(torch, "allclose", lambda *args, **kwargs: True),
+    "torch.Tensor.__eq__": lambda mp: mp.setattr(torch.Tensor, "__eq__", lambda self, other: True, raising=False),
+    "torch.nn.functional.binary_cross_entropy": lambda mp: mp.setattr(
+        torch.nn.functional, "binary_cross_entropy", lambda *args, **kwargs: torch.tensor(0.0)),
+    "vae_helpers.checks._core.close": lambda mp: mp.setattr(checks._core, "close", lambda *args, **kwargs: True),
+    "vae_helpers.checks.check_vae_shapes": lambda mp: mp.setattr(checks, "check_vae_shapes", lambda VAE: None),
+    "builtins.isinstance": _replace_builtin_isinstance,
+}
+
+
+@pytest.mark.parametrize("replaced", TAMPERING)
+@pytest.mark.parametrize("name", CHECKS)
+def test_checks_refuse_to_grade_once_the_notebook_replaced_what_they_rely_on(name, replaced, monkeypatch):
+    answer = exercise_of(name).correct[0]
+    TAMPERING[replaced](monkeypatch)
+    verdict = run(name, answer)
+    monkeypatch.undo()
+    if replaced == f"vae_helpers.checks.{name}":  # the stand-in runs instead of the check: a known limit
+        assert verdict == "passed"                 # (every other check refuses; the audit flags the notebook)
+    else:
+        assert verdict.startswith(f"failed: This notebook replaced {replaced}") and "restart the kernel" in verdict
+    assert run(name, answer) == "passed"  # and grade again once the real ones are back
+
+
+class AlwaysEqual(torch.Tensor):
+    """A tensor that claims to equal anything."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+
+class Agreeable:
+    """Not a tensor at all, but equal to everything and close to everything."""
+
+    shape, dtype = (), torch.float32
+
+    def __eq__(self, other):
+        return True
+
+    def __float__(self):
+        return 0.0
+
+
+@pytest.mark.parametrize("name", [n for n in CHECKS if not isinstance(exercise_of(n).correct[0], type)])
+def test_results_that_claim_to_equal_anything_do_not_pass(name):
+    wrong = caught_by(name)
+
+    def always_equal(*args, **kwargs):
+        return wrong(*args, **kwargs).as_subclass(AlwaysEqual)
+
+    assert run(name, always_equal).startswith("failed: ")
+    assert re.match(r"failed: .*should (be|return) a torch.Tensor.*got Agreeable",
+                    run(name, lambda *args, **kwargs: Agreeable()))
+
+
+def test_a_tensor_subclass_is_refused_with_a_clear_message():
+    right = exercise_of("check_kl_divergence_value").correct[0]
+    verdict = run("check_kl_divergence_value", lambda mu, logvar: right(mu, logvar).as_subclass(AlwaysEqual))
+    assert "is a AlwaysEqual, a subclass of torch.Tensor; return a plain tensor" in verdict

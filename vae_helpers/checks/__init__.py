@@ -4,6 +4,9 @@ Each check takes the student's function or class, raises ``CheckFailed`` (an
 ``AssertionError``) with a message naming the symptom, or prints a tick line.
 """
 
+import sys
+
+from . import _core, autoencoder, beta_vae, kl_divergence, reparameterization, vae
 from ._core import CheckFailed
 from .autoencoder import (
     check_autoencoder_behaviour,
@@ -39,3 +42,7 @@ from .vae import (
 )
 
 __all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed"]
+
+# A notebook that replaces a check, or a helper the checks use, gets no verdict from the others.
+for _module in (_core, autoencoder, beta_vae, kl_divergence, reparameterization, vae, sys.modules[__name__]):
+    _core.trust(_module.__name__, _module)

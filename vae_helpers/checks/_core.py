@@ -11,28 +11,69 @@ A check is a function decorated with :func:`check`. It
   in the same order on every machine;
 - raises :class:`CheckFailed` (an ``AssertionError``) with a message that names
   the symptom, or prints one line starting with a tick when everything passed;
-- returns ``None``: nbgrader would read a returned number as partial credit.
+- returns ``None``: nbgrader would read a returned number as partial credit;
+- refuses to grade (fails with a message saying why) when the notebook has replaced
+  a function of torch, ``torch.Tensor``, ``torch.nn.functional``, ``math``, a builtin
+  the checks use, or a check itself: see :func:`trust`.
 
-The torch functions the checks compare with are bound here, when the course
-imports this module (before any student code runs), so redefining them in a
-notebook does not change a verdict.
+``import vae_helpers`` (the notebooks' locked setup cell) imports this module, so
+the originals are recorded before any student code runs.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import io
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 _allclose = torch.allclose
 _isfinite = torch.isfinite
 _Tensor = torch.Tensor
+_Parameter = nn.Parameter
+
+# What the checks rely on, as it was when this module was imported:
+# {label: (namespace, {name: value}, is a class)}. Read with the builtins bound here.
+_TRUSTED: dict[str, tuple[Any, dict[str, Any], bool]] = {}
+_BUILTINS = ("isinstance", "issubclass", "type", "len", "abs", "float", "int", "bool", "round", "min", "max",
+             "sum", "any", "all", "getattr", "hasattr", "vars", "range", "zip", "enumerate", "sorted", "tuple", "list")
+_getattr, _vars = getattr, vars
+
+
+def trust(label: str, namespace: Any, names: tuple[str, ...] | None = None) -> None:
+    """Record the attributes of ``namespace`` (only ``names`` if given); checks refuse to run once one is replaced."""
+    values = {name: getattr(namespace, name) for name in names} if names else dict(vars(namespace))
+    _TRUSTED[label] = (namespace, values, isinstance(namespace, type))
+
+
+def replaced() -> list[str]:
+    """The trusted attributes that the notebook has since replaced, deleted or (on a class) added."""
+    found = []
+    for label, (namespace, before, is_class) in _TRUSTED.items():
+        now = {name: _getattr(namespace, name, None) for name in before} if namespace is builtins \
+            else _vars(namespace)
+        for name, value in before.items():
+            new = now.get(name)
+            # torch wraps a few of its own functions when parts of it load later (torch.manual_seed)
+            if new is not value and _getattr(new, "__wrapped__", None) is not value:
+                found.append(f"{label}.{name}")
+        if is_class:
+            found += [f"{label}.{name}" for name in now.keys() - before.keys()]
+    return found
+
+
+for _label, _namespace in (("torch", torch), ("torch.Tensor", torch.Tensor), ("torch.nn.functional", F),
+                           ("math", math)):
+    trust(_label, _namespace)
+trust("builtins", builtins, _BUILTINS)
 
 
 class CheckFailed(AssertionError):
@@ -55,6 +96,7 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
             with torch.random.fork_rng(devices=[]), torch.enable_grad(), \
                     warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
                 warnings.simplefilter("ignore")
+                _refuse_if_tampered()
                 torch.manual_seed(1234)
                 message = func(*args, **kwargs)
         except CheckFailed as failure:
@@ -69,6 +111,15 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
         print(f"\N{CHECK MARK} {message or func.__name__ + ' passed'}")
 
     return wrapper
+
+
+def _refuse_if_tampered() -> None:
+    tampered = replaced()
+    if tampered:
+        more = f" and {len(tampered) - 3} more" if len(tampered) > 3 else ""
+        fail(f"This notebook replaced {', '.join(tampered[:3])}{more}. The checks only grade with the real "
+             f"torch, math, builtins and checks: remove the code that assigns to them, restart the kernel "
+             f"and run all cells again.")
 
 
 def call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -89,6 +140,8 @@ def expect_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None,
     """Fail unless ``value`` is a finite tensor of the given shape and dtype."""
     if not isinstance(value, _Tensor):
         fail(f"{what} should be a torch.Tensor, got {type(value).__name__}.")
+    if type(value) not in (_Tensor, _Parameter):
+        fail(f"{what} is a {type(value).__name__}, a subclass of torch.Tensor; return a plain tensor.")
     if shape is not None and tuple(value.shape) != tuple(shape):
         fail(f"{what} has shape {tuple(value.shape)}; expected {tuple(shape)}.")
     if dtype is not None and value.dtype != dtype:
