@@ -6,6 +6,15 @@ source), and ``nbgrader generate_assignment`` writes the student versions to
 ``notebooks/``.
 """
 
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "vae-course"
@@ -31,6 +40,30 @@ c.Execute.interrupt_on_timeout = True
 # covers nbgrader's Validate button.
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]*"
+
+# A submission that deleted a graded test cell gets it back (with a note saying so), so
+# deleting a failing test earns nothing. Edited, duplicated or re-typed test cells are
+# restored from the gradebook by nbgrader in any case. See docs/grading.md.
+c.OverwriteCells.add_missing_cells = True
+
+
+class ForgetDuplicateIds(NbGraderPreprocessor):
+    """Turn the copies DeduplicateIds has emptied (``"nbgrader": {}``) into ordinary cells.
+
+    When a submission holds two cells with the same id, nbgrader 0.9 keeps the last and
+    empties the metadata of the others; with ``add_missing_cells`` on, an empty entry
+    then makes autograding fail (KeyError: 'grade_id') and the submission is dropped.
+    """
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader") == {}:
+                del cell.metadata["nbgrader"]
+        return nb, resources
+
+
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, ForgetDuplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
 
 # Keep giant outputs (an accidental print in a loop) out of feedback files.
 c.LimitOutput.max_lines = 200

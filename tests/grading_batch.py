@@ -22,6 +22,7 @@ import nbformat
 from vae_helpers import course
 
 WORKERS = 2
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def is_graded(cell) -> bool:
@@ -76,7 +77,8 @@ class Outcome:
         return {cid: r.max_score - r.score for cid, r in self.cells.items() if r.score < r.max_score}
 
 
-def _read(course_dir: Path, assignment: str, student: str, log: str) -> Outcome:
+def read_outcome(course_dir: Path, assignment: str, student: str, log: str = "") -> Outcome:
+    """The autograded result of ``student``'s ``assignment`` in ``course_dir``."""
     from nbgrader.api import MissingEntry
 
     graded = course_dir / "autograded" / student / assignment / f"{assignment}.ipynb"
@@ -128,7 +130,7 @@ def autograde_batch(released: Path, work: Path, submissions: dict[tuple[str, str
             log = run.stdout + run.stderr
             for a, student in share:
                 if a == assignment:
-                    results[a, student] = _read(course_dir, a, student, log)
+                    results[a, student] = read_outcome(course_dir, a, student, log)
 
     threads = [threading.Thread(target=grade, args=(share, work / f"worker{i}"))
                for i, share in enumerate(shares) if share]

@@ -22,8 +22,10 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .audit import audit
 
 SOLUTION, BLANK = "solution", "blank"
 
@@ -88,6 +90,7 @@ class Grade:
     max_score: float
     seconds: float
     problem: str = ""
+    flags: list[str] = field(default_factory=list)  # code an instructor should review (see vae_helpers.audit)
 
     def cell(self) -> str:
         return "DROPPED" if self.score is None else f"{self.score:g} / {self.max_score:g}"
@@ -119,7 +122,21 @@ def autograde(course_dir: Path, name: str, student: str) -> Grade:
     if score is None:
         lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "[ERROR]" in ln or "Error" in ln]
         problem = lines[-1].strip() if lines else f"nbgrader exited with code {result.returncode}"
-    return Grade(name, student, score, max_score, seconds, problem)
+        for error, hint in DROP_HINTS.items():
+            if error in result.stdout + result.stderr:
+                problem += f": {hint}"
+                break
+    submitted = course_dir / "submitted" / student / name / f"{name}.ipynb"
+    flags = audit(submitted) if submitted.exists() else []
+    return Grade(name, student, score, max_score, seconds, problem, flags)
+
+
+# Why nbgrader drops a submission, in words an instructor can act on.
+DROP_HINTS = {
+    "DeadKernelError": "the student's code killed the Python kernel (os._exit, a crash, or running out of "
+                       "memory); grade it by hand or ask for a fixed notebook",
+    "NotJSONError": "the file is not a readable notebook; ask the student to submit it again",
+}
 
 
 def in_gradebook(course_dir: Path, name: str) -> bool:
@@ -243,8 +260,16 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
                           f"the others are graded.", flush=True)
                 else:
                     print(f"{student}/{name}: {grade.cell()} ({grade.seconds:.1f} s)", flush=True)
-    print(f"\nGraded {sum(g.score is not None for g in grades)} of {len(grades)} submission(s); "
+                if grade.flags:
+                    print(f"   review {student}/{name}: its code {'; '.join(grade.flags)}", flush=True)
+    dropped = [f"{g.student}/{g.assignment}" for g in grades if g.score is None]
+    flagged = [f"{g.student}/{g.assignment}" for g in grades if g.flags]
+    print(f"\nGraded {len(grades) - len(dropped)} of {len(grades)} submission(s); "
           f"scores are in gradebook.db (nbgrader export writes a CSV).")
+    if dropped:
+        print(f"Dropped by nbgrader, not graded: {', '.join(dropped)}")
+    if flagged:
+        print(f"Flagged for review (possible tampering, see docs/grading.md): {', '.join(flagged)}")
     return ok
 
 

@@ -1,0 +1,210 @@
+"""A mixed batch (right, wrong, tampered, faulty) graded the way `make autograde` grades a class.
+
+The expected scores are read from the table in docs/grading.md, so the documentation
+is what is tested. Also: the same submission autograded five times gets the same grade.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+
+import nbformat
+import pytest
+
+import grading_batch
+from vae_helpers import course
+
+ASSIGNMENT = "02_reparameterization"
+VISIBLE = "test-reparameterize-basics"
+
+WRONG = '''def reparameterize(mu, logvar):
+    """Draws with torch.normal: the right values, but no gradient flows back."""
+    return torch.normal(mu, torch.exp(0.5 * logvar))
+'''
+
+ALWAYS_EQUAL = '''class AlwaysEqual(torch.Tensor):
+    def __eq__(self, other):
+        return True
+
+
+def reparameterize(mu, logvar):
+    return torch.normal(mu, torch.exp(0.5 * logvar)).as_subclass(AlwaysEqual)
+'''
+
+REDEFINED_CHECKS = WRONG + '''
+
+def check_reparameterize_basics(reparameterize):
+    print("\N{CHECK MARK} reparameterize passed")
+
+
+def close(a, b, **kwargs):
+    return True
+
+
+def fail(message):
+    pass
+'''
+
+STDERR_NOISE = '''import sys
+import warnings
+
+warnings.warn("a warning at the top of the cell")
+print("a note to stderr", file=sys.stderr)
+
+
+def reparameterize(mu, logvar):
+    warnings.warn("a warning on every call")
+    print("debugging to stderr", file=sys.stderr)
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+'''
+
+
+def documented_scores() -> dict[str, str]:
+    """{student: score text} from the mixed-batch table of docs/grading.md."""
+    text = (grading_batch.ROOT / "docs" / "grading.md").read_text()
+    rows = re.findall(r"^\| `([\w-]+)` \|.*\| (\d+ / 11|dropped) \|$", text, re.M)
+    assert len(rows) >= 15, "the mixed-batch table in docs/grading.md was not found"
+    return dict(rows)
+
+
+def mixed_batch(released) -> dict[str, nbformat.NotebookNode]:
+    """The mixed batch of docs/grading.md: {student: submitted notebook}."""
+    solution = grading_batch.solution_notebook(released, ASSIGNMENT)
+    source = {c.id: c.source for c in solution.cells}
+    blank = nbformat.read(released / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+    def answer(code: str, cell: str = "reparameterize", nb=None):
+        return grading_batch.with_cell(nb or solution, cell, code)
+
+    def wrong_with_visible_test(change):
+        nb = answer(WRONG)
+        index = next(i for i, c in enumerate(nb.cells) if c.id == VISIBLE)
+        change(nb, index)
+        return nb
+
+    def duplicate(nb, index):
+        copy = nbformat.from_dict(nb.cells[index])  # what copy and paste in Jupyter makes:
+        copy.id, copy.source = "pasted-copy", "pass"  # a new cell id, the same nbgrader metadata
+        nb.cells.insert(index + 1, copy)
+
+    def retype(nb, index):
+        cell = nb.cells[index]
+        nb.cells[index] = nbformat.v4.new_markdown_cell(cell.source, id=cell.id, metadata=cell.metadata)
+
+    return {
+        "correct": solution,
+        "blank": blank,
+        "wrong": answer(WRONG),
+        "deletes-test": wrong_with_visible_test(lambda nb, i: nb.cells.pop(i)),
+        "edits-test": wrong_with_visible_test(lambda nb, i: setattr(nb.cells[i], "source", "pass")),
+        "duplicates-test": wrong_with_visible_test(duplicate),
+        "retypes-test": wrong_with_visible_test(retype),
+        "redefines-checks": answer(REDEFINED_CHECKS),
+        "patches-checks": answer(WRONG + "\n\nimport vae_helpers.checks\n"
+                                 "vae_helpers.checks.check_reparameterize_basics = lambda f: None\n"),
+        "always-equal": answer(ALWAYS_EQUAL),
+        "patches-allclose": answer(WRONG + "\n\ntorch.allclose = lambda *args, **kwargs: True\n"),
+        "infinite-loop": answer("while True:\n    pass\n\n" + source["score-function"], "score-function"),
+        "kernel-crash": answer("import os\n\nos._exit(1)\n\n" + source["score-function"], "score-function"),
+        "output-flood": answer("for i in range(100_000):\n    print('line', i)\n\n" + source["reparameterize"]),
+        "stderr-noise": answer(STDERR_NOISE),
+        "huge-allocation": answer("big = torch.empty(10**13)\n\n" + source["score-function"], "score-function"),
+        "early-exception": answer('raise ValueError("not finished")\n\n' + source["reparameterize"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def class_graded(released, tmp_path_factory):
+    """The mixed batch submitted to a copy of the released course and graded with autograde_class.
+
+    Returns (course directory, what autograde_class printed, whether it reported success).
+    """
+    course_dir = tmp_path_factory.mktemp("mixed") / "course"
+    shutil.copytree(released, course_dir)
+    with open(course_dir / "nbgrader_config.py", "a") as f:
+        f.write("\nc.Execute.timeout = 20  # the course allows 600 s; a test need not wait that long\n")
+    for student, nb in mixed_batch(released).items():
+        target = course_dir / "submitted" / student / ASSIGNMENT
+        target.mkdir(parents=True)
+        nbformat.write(nb, target / f"{ASSIGNMENT}.ipynb")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        ok = course.autograde_class(course_dir)
+    return course_dir, printed.getvalue(), ok
+
+
+def test_the_documented_batch_is_the_tested_batch(released):
+    assert set(documented_scores()) == set(mixed_batch(released))
+
+
+def test_every_submission_gets_its_documented_score(class_graded):
+    course_dir, printed, _ = class_graded
+    measured = {}
+    with course.gradebook(course_dir) as gb:
+        for student in documented_scores():
+            graded = course_dir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+            score = gb.find_submission(ASSIGNMENT, student).score if graded.exists() else None
+            measured[student] = "dropped" if score is None else f"{score:g} / 11"
+    assert measured == documented_scores(), printed
+
+
+def test_make_autograde_reports_the_dropped_submission_and_grades_the_rest(class_graded):
+    _, printed, ok = class_graded
+    assert not ok  # a dropped submission makes `make autograde` exit with status 1
+    assert re.search(r"^!! kernel-crash/02_reparameterization: nbgrader dropped this submission "
+                     r"\(.*DeadKernelError.*killed the Python kernel.*\); the others are graded\.$", printed, re.M)
+    assert "Graded 16 of 17 submission(s)" in printed
+    assert "Dropped by nbgrader, not graded: kernel-crash/02_reparameterization" in printed
+    for student, score in documented_scores().items():
+        if score != "dropped":
+            assert re.search(rf"^{student}/02_reparameterization: {score} \(", printed, re.M), student
+
+
+def test_tampering_is_flagged_for_review_and_honest_work_is_not(class_graded):
+    _, printed, _ = class_graded
+    flagged = dict(re.findall(r"^   review ([\w-]+)/02_reparameterization: its code (.*)$", printed, re.M))
+    assert set(flagged) == {"redefines-checks", "patches-checks", "always-equal", "patches-allclose",
+                            "kernel-crash"}, printed
+    assert "defines check_reparameterize_basics" in flagged["redefines-checks"]
+    assert "assigns to vae_helpers.checks.check_reparameterize_basics" in flagged["patches-checks"]
+    assert "assigns to torch.allclose" in flagged["patches-allclose"]
+    assert "AlwaysEqual defines __eq__" in flagged["always-equal"]
+    assert "os._exit" in flagged["kernel-crash"]
+
+
+def test_tampered_checks_say_why_they_refuse(class_graded):
+    course_dir, _, _ = class_graded
+
+    def errors(student):
+        nb = nbformat.read(course_dir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+        return {c.id: o.evalue for c in nb.cells if c.cell_type == "code"
+                for o in c.outputs if o.output_type == "error"}
+
+    assert "This notebook replaced torch.allclose" in errors("patches-allclose")[VISIBLE]
+    assert "subclass of torch.Tensor" in errors("always-equal")[VISIBLE]
+    restored = nbformat.read(course_dir / "autograded" / "deletes-test" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                             as_version=4)
+    assert any("was missing from the submission" in c.source for c in restored.cells)
+
+
+def test_the_same_submission_autograded_five_times_gets_the_same_grade_and_feedback(released, tmp_path):
+    """Statistical checks seed themselves: a borderline wrong answer gets the same verdict every time."""
+    import answer_suites
+
+    course_dir = tmp_path / "course"
+    shutil.copytree(released, course_dir)
+    lean = grading_batch.lean_notebook(course_dir, ASSIGNMENT)
+    nb = grading_batch.with_cell(lean, "score-function",
+                                 answer_suites.plant(answer_suites.rep.uniform_samples, "score_function_gradient"))
+    (course_dir / "submitted" / "student" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(nb, course_dir / "submitted" / "student" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    runs = []
+    for _ in range(5):
+        course.autograde(course_dir, ASSIGNMENT, "student")
+        outcome = grading_batch.read_outcome(course_dir, ASSIGNMENT, "student")
+        runs.append({cell: (r.score, r.error, r.text) for cell, r in outcome.cells.items()})
+    assert 0 < sum(score for score, _, _ in runs[0].values()) < 11
+    assert all(run == runs[0] for run in runs[1:])
