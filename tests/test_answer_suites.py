@@ -110,3 +110,34 @@ def test_catch_rate_table_is_in_the_readme(suite_outcomes):
     conftest.REPORTS.append(table)
     readme = (answer_suites.ROOT / "README.md").read_text()
     assert table in readme, "README's catch-rate table is out of date; the measured one is:\n" + table
+
+
+# In the full notebook, the demonstrations and training after the first exercise run with the
+# wrong answer; the second exercise's tests come after them and must still pass.
+IN_FULL_NOTEBOOKS = [
+    (EXERCISES[0], answer_suites.ae.NoSigmoid),
+    (EXERCISES[2], answer_suites.rep.std_is_variance),
+    (EXERCISES[4], answer_suites.kl.kl_missing_half),
+    (EXERCISES[6], answer_suites.vae.NoNoise),
+    (EXERCISES[8], answer_suites.beta.beta_on_reconstruction),
+]
+
+
+@pytest.fixture(scope="module")
+def full_notebook_outcomes(released, tmp_path_factory):
+    import grading_batch
+
+    submissions = {}
+    for exercise, answer in IN_FULL_NOTEBOOKS:
+        solution = grading_batch.solution_notebook(released, exercise.assignment)
+        submissions[exercise.assignment, student(exercise, answer)] = grading_batch.with_cell(
+            solution, exercise.cell, answer_suites.plant(answer, exercise.name))
+    return grading_batch.autograde_batch(released, tmp_path_factory.mktemp("full"), submissions)
+
+
+@pytest.mark.parametrize("exercise, answer", IN_FULL_NOTEBOOKS, ids=ids)
+def test_a_wrong_answer_in_the_full_notebook_costs_only_its_own_points(full_notebook_outcomes, exercise, answer):
+    outcome = full_notebook_outcomes[exercise.assignment, student(exercise, answer)]
+    assert outcome.score is not None, "nbgrader dropped the submission"
+    fails, _ = exercise.wrong[answer]
+    assert outcome.lost() == {cell: outcome.cells[cell].max_score for cell in fails}
