@@ -102,15 +102,13 @@ def read_outcome(course_dir: Path, assignment: str, student: str, log: str = "")
         return Outcome(notebook.score, cells, graded, log)
 
 
-def autograde_batch(released: Path, work: Path, submissions: dict[tuple[str, str], nbformat.NotebookNode],
-                    workers: int = WORKERS, config: str = "") -> dict[tuple[str, str], Outcome]:
-    """Autograde ``submissions`` ({(assignment, student): notebook}) in copies of the released course.
-
-    ``released`` is a course directory where every assignment was released into its
-    gradebook; ``config`` is appended to the copies' nbgrader_config.py.
+def autograde_batch(released: Path, work: Path,
+                    submissions: dict[tuple[str, str], nbformat.NotebookNode]) -> dict[tuple[str, str], Outcome]:
+    """Autograde ``submissions`` ({(assignment, student): notebook}) in copies, under ``work``, of
+    ``released``: a course directory where every assignment was released into its gradebook.
     """
     jobs = sorted(submissions)
-    shares = [jobs[i::workers] for i in range(workers)]
+    shares = [jobs[i::WORKERS] for i in range(WORKERS)]
     results: dict[tuple[str, str], Outcome] = {}
     env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -118,9 +116,6 @@ def autograde_batch(released: Path, work: Path, submissions: dict[tuple[str, str
         if course_dir.exists():
             shutil.rmtree(course_dir)
         shutil.copytree(released, course_dir, ignore=shutil.ignore_patterns("submitted", "autograded", "feedback"))
-        if config:
-            with open(course_dir / "nbgrader_config.py", "a") as f:
-                f.write("\n" + config + "\n")
         for assignment, student in share:
             target = course_dir / "submitted" / student / assignment
             target.mkdir(parents=True, exist_ok=True)
