@@ -70,8 +70,8 @@ def documented_scores() -> dict[str, str]:
     return dict(rows)
 
 
-def mixed_batch(released) -> dict[str, nbformat.NotebookNode]:
-    """The mixed batch of docs/grading.md: {student: submitted notebook}."""
+def mixed_batch(released) -> dict[str, nbformat.NotebookNode | str]:
+    """The mixed batch of docs/grading.md: {student: submitted notebook, or the text of a broken file}."""
     solution = grading_batch.solution_notebook(released, ASSIGNMENT)
     source = {c.id: c.source for c in solution.cells}
     blank = nbformat.read(released / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -113,6 +113,7 @@ def mixed_batch(released) -> dict[str, nbformat.NotebookNode]:
         "stderr-noise": answer(STDERR_NOISE),
         "huge-allocation": answer("big = torch.empty(10**13)\n\n" + source["score-function"], "score-function"),
         "early-exception": answer('raise ValueError("not finished")\n\n' + source["reparameterize"]),
+        "garbled": nbformat.writes(solution)[:500],  # a file cut short in the upload
     }
 
 
@@ -127,9 +128,9 @@ def class_graded(released, tmp_path_factory):
     with open(course_dir / "nbgrader_config.py", "a") as f:
         f.write("\nc.Execute.timeout = 20  # the course allows 600 s; a test need not wait that long\n")
     for student, nb in mixed_batch(released).items():
-        target = course_dir / "submitted" / student / ASSIGNMENT
-        target.mkdir(parents=True)
-        nbformat.write(nb, target / f"{ASSIGNMENT}.ipynb")
+        target = course_dir / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        target.parent.mkdir(parents=True)
+        target.write_text(nb if isinstance(nb, str) else nbformat.writes(nb))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):  # what `make autograde` runs
         status = course.main(["autograde", "--root", str(course_dir)])
@@ -156,8 +157,11 @@ def test_make_autograde_reports_the_dropped_submission_and_grades_the_rest(class
     assert status == 1  # a dropped submission makes `make autograde` exit with status 1
     assert re.search(r"^!! kernel-crash/02_reparameterization: nbgrader dropped this submission "
                      r"\(.*DeadKernelError.*killed the Python kernel.*\); the others are graded\.$", printed, re.M)
-    assert "Graded 16 of 17 submission(s)" in printed
-    assert "Dropped by nbgrader, not graded: kernel-crash/02_reparameterization" in printed
+    assert re.search(r"^!! garbled/02_reparameterization: nbgrader dropped this submission "
+                     r"\(.*NotJSONError.*not a readable notebook.*\); the others are graded\.$", printed, re.M)
+    assert "Graded 16 of 18 submission(s)" in printed
+    assert "Dropped by nbgrader, not graded: garbled/02_reparameterization, kernel-crash/02_reparameterization" \
+        in printed
     for student, score in documented_scores().items():
         if score != "dropped":
             assert re.search(rf"^{student}/02_reparameterization: {score} \(", printed, re.M), student
