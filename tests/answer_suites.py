@@ -382,7 +382,7 @@ def catch_rate_table(outcomes: dict[tuple[str, str], Any]) -> str:
 
 
 @functools.lru_cache
-def _cells(assignment: str) -> tuple:
+def solution_cells(assignment: str) -> tuple:
     """The cells of ``assignment``'s solution notebook."""
     return tuple(nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4).cells)
 
@@ -391,7 +391,7 @@ def _cells(assignment: str) -> tuple:
 def test_cells(assignment: str) -> dict[str, tuple[str, ...]]:
     """{solution cell id: the graded test cells after it, in order} in ``assignment``'s solution notebook."""
     found: dict[str, list[str]] = {}
-    for cell in _cells(assignment):
+    for cell in solution_cells(assignment):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             found[cell.id] = []
@@ -403,11 +403,11 @@ def test_cells(assignment: str) -> dict[str, tuple[str, ...]]:
 @functools.lru_cache
 def visible_cells(assignment: str) -> frozenset[str]:
     """The graded test cells of ``assignment`` that are visible to students."""
-    return frozenset(c.id for c in _cells(assignment) if c.metadata.get("nbgrader", {}).get("grade")
+    return frozenset(c.id for c in solution_cells(assignment) if c.metadata.get("nbgrader", {}).get("grade")
                      and c.source.startswith("# Visible test"))
 
 
 def checks_of(exercise: Exercise) -> dict[str, str]:
     """{check function name: the test cell that calls it} for ``exercise``."""
-    sources = {c.id: c.source for c in _cells(exercise.assignment)}
+    sources = {c.id: c.source for c in solution_cells(exercise.assignment)}
     return {name: cell for cell in exercise.tests for name in re.findall(r"^(check_\w+)\(", sources[cell], re.M)}

@@ -68,11 +68,8 @@ def test_wrong_answers_are_told_their_symptom(suite_outcomes, exercise, answer):
 
 def _solution_lines(assignment: str) -> set[str]:
     """The code lines of ``assignment``'s solutions, as a student would type them."""
-    import nbformat
-
-    nb = nbformat.read(answer_suites.ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     lines = set()
-    for cell in nb.cells:
+    for cell in answer_suites.solution_cells(assignment):
         if cell.metadata.get("nbgrader", {}).get("solution"):
             body = cell.source.split("### BEGIN SOLUTION")[-1].split("### END SOLUTION")[0]
             lines |= {line.strip() for line in body.splitlines()
