@@ -1,4 +1,6 @@
-"""Tests for vae_helpers.classifier: the "not a digit" classifier and the plausibility score."""
+"""Tests for vae_helpers.classifier: the "not a digit" classifier and the plausibility score.
+
+The garbage generators it trains on moved to vae_helpers.garbage (tests/test_garbage.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from vae_helpers import classifier as C  # noqa: E402
+from vae_helpers import garbage  # noqa: E402
 from vae_helpers.data import load_mnist  # noqa: E402
 
 
@@ -32,43 +35,13 @@ def close_figures():
     plt.close("all")
 
 
-def test_blur_keeps_shape_and_ink_and_softens_strokes(mnist):
-    x = mnist.test.x[:20]
-    blurred = C.blur(x, 1.0)
-    assert blurred.shape == x.shape
-    assert torch.allclose(blurred.sum(dim=1), x.sum(dim=1), rtol=0.02)  # digits sit away from the border
-    assert (blurred.max(dim=1).values < x.max(dim=1).values).all()
-    assert torch.allclose(C.blur(x, 1e-4), x, atol=1e-5)
-    per_image = C.blur(x[:2], torch.tensor([1e-4, 1.0]))
-    assert torch.allclose(per_image[0], x[0], atol=1e-5) and torch.allclose(per_image[1], blurred[1], atol=1e-6)
-
-
-@pytest.mark.parametrize("kind", C.GARBAGE_KINDS)
-def test_garbage_has_the_shape_and_range_of_images(mnist, kind):
-    g = torch.Generator().manual_seed(0)
-    images = C.make_garbage(kind, mnist.train.x, mnist.train.y, 50, g)
-    assert images.shape == (50, 784) and images.dtype == torch.float32
-    assert images.min() >= 0 and images.max() <= 1
-    again = C.make_garbage(kind, mnist.train.x, mnist.train.y, 50, torch.Generator().manual_seed(0))
-    assert torch.equal(images, again)
-
-
-def test_shuffled_patches_keep_a_digits_pixels_and_blends_mix_two_labels(mnist):
-    x, y = mnist.train.x[:200], mnist.train.y[:200]
-    patches = C.make_garbage("patches", x, y, 10, torch.Generator().manual_seed(1))
-    sorted_digits = x.sort(dim=1).values
-    for image in patches:
-        assert (sorted_digits == image.sort().values).all(dim=1).any(), "a patch image must reuse one digit's pixels"
-    g = torch.Generator().manual_seed(2)
-    first, second = torch.randint(len(x), (10,), generator=g), torch.randint(len(x), (10,), generator=g)
-    assert (y[first] != y[second]).any()
-    blends = C.make_garbage("blends", x, y, 10, torch.Generator().manual_seed(2))
-    assert not any((blends[k] == x).all(dim=1).any() for k in range(10)), "a blend is not one of the digits"
-
-
-def test_unknown_garbage_is_an_error(mnist):
-    with pytest.raises(ValueError, match="unknown kind"):
-        C.make_garbage("scribbles", mnist.train.x, mnist.train.y, 5, torch.Generator())
+def test_the_garbage_helpers_keep_their_old_names_here(mnist):
+    assert C.blur is garbage.blur and C.make_garbage is garbage.make_garbage
+    assert C.GARBAGE_KINDS == garbage.GARBAGE_KINDS
+    old = C.calibration_sets(mnist.test.x, mnist.test.y, n=20)
+    new = garbage.calibration_sets(mnist.test.x, mnist.test.y, n=20)
+    assert list(old)[:-1] == list(new)[:-1] and list(old)[-1] == "averages of four digits (unseen kind)"
+    assert all(torch.equal(a, b) for a, b in zip(old.values(), new.values()))
 
 
 def test_the_yardstick_is_calibrated_on_images_it_never_saw(mnist, judge):
