@@ -264,7 +264,7 @@ def test_show_strip_without_labels():
 def make_history() -> History:
     return History(train=[{"loss": 3.0, "kl": 1.0}, {"loss": 2.0, "kl": 0.5}, {"loss": 1.5, "kl": 0.4}],
                    test=[{"loss": 3.5, "kl": 1.1}, {"loss": 2.5, "kl": 0.6}, {"loss": 2.0, "kl": 0.5}],
-                   seconds=[0.1, 0.1, 0.1])
+                   steps=[50, 100, 150], seconds=[0.1, 0.1, 0.1])
 
 
 def test_plot_history_one_panel_per_term():
@@ -274,7 +274,8 @@ def test_plot_history_one_panel_per_term():
     assert len(fig.axes) == 2
     for ax, term in zip(fig.axes, ["loss", "kl"]):
         train_line, test_line = ax.get_lines()
-        assert list(train_line.get_xdata()) == [1, 2, 3]
+        assert list(train_line.get_xdata()) == [50, 100, 150]
+        assert ax.get_xlabel() == "optimizer step"
         assert list(train_line.get_ydata()) == [e[term] for e in history.train]
         assert list(test_line.get_ydata()) == [e[term] for e in history.test]
         assert term in ax.get_ylabel()
@@ -283,7 +284,7 @@ def test_plot_history_one_panel_per_term():
 def test_plot_history_selected_terms_and_no_test():
     history = make_history()
     assert len(plot_history(history, terms=["kl"]).axes) == 1
-    fig = plot_history(History(train=history.train, seconds=history.seconds))
+    fig = plot_history(History(train=history.train, steps=history.steps, seconds=history.seconds))
     assert all(len(ax.get_lines()) == 1 for ax in fig.axes)
 
 

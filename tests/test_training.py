@@ -1,4 +1,4 @@
-"""Tests for vae_helpers.training: fit, evaluate, History, pick_device."""
+"""Tests for vae_helpers.training: fit (step budgets), evaluate, History, pick_device."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def se_loss(model, x):
 
 
 def run(model, loss_fn, train_x, test_x, **kwargs) -> History:
-    options = dict(epochs=3, batch_size=32, lr=3e-3, seed=0, device="cpu", progress=False)
+    options = dict(steps=24, batch_size=32, lr=3e-3, seed=0, device="cpu", progress=False)
     options.update(kwargs)
     return fit(model, loss_fn, train_x, test_x, **options)
 
@@ -52,18 +52,26 @@ def run(model, loss_fn, train_x, test_x, **kwargs) -> History:
 
 
 def test_fit_takes_the_same_steps_as_a_plain_adam_loop(train_x):
-    """fit's speed-ups (fused Adam, one shuffle per epoch, no per-step syncs) change no numbers."""
+    """fit's speed-ups (fused Adam, one shuffle per pass, no per-step syncs) change no numbers.
+
+    20 steps of 48 images over 256: passes of 6 batches (5 full, one of 16), the budget
+    ending in the middle of the fourth pass.
+    """
     model, plain = small_ae(), small_ae()
-    run(model, se_loss, train_x, None, epochs=2)
+    run(model, se_loss, train_x, None, steps=20, batch_size=48)
     optimizer = torch.optim.Adam(plain.parameters(), lr=3e-3, foreach=False)  # the textbook update
     shuffler = torch.Generator().manual_seed(0)  # fit shuffles with a generator seeded like this
-    for _ in range(2):
+    taken = 0
+    while taken < 20:
         order = torch.randperm(len(train_x), generator=shuffler)
-        for start in range(0, len(train_x), 32):
-            xb = train_x[order[start:start + 32]]
+        for start in range(0, len(train_x), 48):
+            if taken == 20:
+                break
+            xb = train_x[order[start:start + 48]]
             optimizer.zero_grad()
             se_loss(plain, xb).backward()
             optimizer.step()
+            taken += 1
     for (name, p), q in zip(model.named_parameters(), plain.parameters()):
         assert torch.allclose(p, q, atol=1e-5), f"{name} differs from the plain loop's"
 
@@ -81,26 +89,48 @@ def test_fit_decreases_the_loss(train_x, test_x):
 
 
 def test_history_structure(train_x, test_x):
-    history = run(small_ae(), autoencoder_terms, train_x, test_x, epochs=2)
+    history = run(small_ae(), autoencoder_terms, train_x, test_x, steps=16, record_every=5)
     assert isinstance(history, History)
-    assert history.epochs == 2
-    assert len(history.train) == len(history.test) == len(history.seconds) == 2
-    for epoch in history.train + history.test:
-        assert set(epoch) == {"loss"}
-        assert isinstance(epoch["loss"], float)
+    assert history.steps == [5, 10, 15, 16], "a record every 5 steps, and one at the end"
+    assert len(history.train) == len(history.test) == len(history.seconds) == 4
+    for record in history.train + history.test:
+        assert set(record) == {"loss"}
+        assert isinstance(record["loss"], float)
     assert all(s >= 0 for s in history.seconds)
-    assert "2 epochs" in repr(history)
+    assert history.passes == pytest.approx(16 * 32 / 256)
+    assert "16 steps, 2.0 passes" in repr(history)
+
+
+def test_default_history_has_twenty_records(train_x):
+    history = run(small_ae(), se_loss, train_x, None, steps=45)
+    assert history.steps == [2 * k for k in range(1, 23)] + [45]
+    assert run(small_ae(), se_loss, train_x, None, steps=3).steps == [1, 2, 3]
+
+
+def test_the_budget_is_steps_whatever_the_data_size(train_x):
+    """The cost of a run is its steps: four times the data, the same number of batches."""
+    seen = []
+
+    def counting_loss(model, x):
+        seen.append(len(x))
+        return se_loss(model, x)
+
+    small = run(small_ae(), counting_loss, train_x[:64], None, steps=12)
+    assert len(seen) == 12 and small.passes == pytest.approx(12 * 32 / 64)
+    seen.clear()
+    large = run(small_ae(), counting_loss, train_x, None, steps=12)
+    assert len(seen) == 12 and large.passes == pytest.approx(12 * 32 / 256)
 
 
 def test_history_without_test_data(train_x):
-    history = run(small_ae(), se_loss, train_x, None, epochs=2)
+    history = run(small_ae(), se_loss, train_x, None, steps=16, record_every=8)
     assert len(history.train) == 2
     assert history.test == []
 
 
 def test_test_figures_equal_evaluate(train_x, test_x):
     model = small_ae()
-    history = run(model, se_loss, train_x, test_x, epochs=2)
+    history = run(model, se_loss, train_x, test_x, steps=16)
     again = evaluate(model, se_loss, test_x)
     assert history.test[-1]["loss"] == pytest.approx(again["loss"], rel=1e-6)
     # and evaluate itself is a per-image average, whatever the batch size
@@ -111,17 +141,18 @@ def test_test_figures_equal_evaluate(train_x, test_x):
 
 
 def test_train_figures_are_per_image(train_x, test_x):
-    # with a zero learning rate the model never changes, so the training figure
-    # of an epoch must be the per-image loss of the fixed model
+    # with a zero learning rate the model never changes, so the training figure of a block of
+    # 6 steps of 50 (256 = 5 * 50 + 6: a block spans passes, with one short batch) is the per-image
+    # loss of the fixed model
     model = small_ae()
     with torch.no_grad():
         expected_train = ((model(train_x).double() - train_x.double()) ** 2).sum().item() / len(train_x)
         expected_test = ((model(test_x).double() - test_x.double()) ** 2).sum().item() / len(test_x)
-    history = run(model, se_loss, train_x, test_x, epochs=2, lr=0.0, batch_size=50)
-    for epoch in history.train:
-        assert epoch["loss"] == pytest.approx(expected_train, rel=1e-5)
-    for epoch in history.test:
-        assert epoch["loss"] == pytest.approx(expected_test, rel=1e-5)
+    history = run(model, se_loss, train_x, test_x, steps=12, lr=0.0, batch_size=50, record_every=6)
+    for record in history.train:
+        assert record["loss"] == pytest.approx(expected_train, rel=1e-5)
+    for record in history.test:
+        assert record["loss"] == pytest.approx(expected_test, rel=1e-5)
 
 
 def test_evaluate_restores_training_mode(test_x):
@@ -149,9 +180,9 @@ def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
 def test_same_seed_same_history_and_weights(train_x, test_x, make_model, loss_fn):
     a, b = make_model(), make_model()
     torch.manual_seed(1234)  # global state before fit must not matter
-    ha = run(a, loss_fn, train_x, test_x, epochs=2, seed=7)
+    ha = run(a, loss_fn, train_x, test_x, steps=16, seed=7)
     torch.manual_seed(4321)
-    hb = run(b, loss_fn, train_x, test_x, epochs=2, seed=7)
+    hb = run(b, loss_fn, train_x, test_x, steps=16, seed=7)
     assert ha.train == hb.train
     assert ha.test == hb.test
     assert_same_weights(a, b)
@@ -159,8 +190,8 @@ def test_same_seed_same_history_and_weights(train_x, test_x, make_model, loss_fn
 
 def test_other_seed_other_history(train_x, test_x):
     a, b = small_ae(), small_ae()
-    ha = run(a, se_loss, train_x, test_x, epochs=2, seed=0)
-    hb = run(b, se_loss, train_x, test_x, epochs=2, seed=1)
+    ha = run(a, se_loss, train_x, test_x, steps=16, seed=0)
+    hb = run(b, se_loss, train_x, test_x, steps=16, seed=1)
     assert ha.train[0]["loss"] != hb.train[0]["loss"]
     assert any(not torch.equal(pa, pb) for pa, pb in zip(a.parameters(), b.parameters()))
 
@@ -173,19 +204,19 @@ def test_extra_terms_of_dict_losses_are_recorded(train_x, test_x):
         loss = squared_error(model(x), x)
         return {"loss": loss, "half": loss / 2, "count": torch.tensor(float(len(x)))}
 
-    history = run(small_ae(), loss_fn, train_x, test_x, epochs=2, batch_size=48)  # 256 = 5 * 48 + 16
-    for epoch in history.train + history.test:
-        assert set(epoch) == {"loss", "half", "count"}
-        assert epoch["count"] == pytest.approx(1.0)  # sums over all batches, divided by N
-        assert epoch["half"] == pytest.approx(epoch["loss"] / 2, rel=1e-5)
+    history = run(small_ae(), loss_fn, train_x, test_x, steps=12, batch_size=48)  # 256 = 5 * 48 + 16
+    for record in history.train + history.test:
+        assert set(record) == {"loss", "half", "count"}
+        assert record["count"] == pytest.approx(1.0)  # sums over all batches, divided by N
+        assert record["half"] == pytest.approx(record["loss"] / 2, rel=1e-5)
 
 
 def test_vae_terms_are_recorded(train_x, test_x):
-    history = run(small_vae(), beta_elbo_terms, train_x, test_x, epochs=2)
-    for epoch in history.train + history.test:
-        assert set(epoch) == {"loss", "recon", "kl"}
-        assert epoch["loss"] == pytest.approx(epoch["recon"] + epoch["kl"], rel=1e-4)
-        assert epoch["kl"] >= 0
+    history = run(small_vae(), beta_elbo_terms, train_x, test_x, steps=16)
+    for record in history.train + history.test:
+        assert set(record) == {"loss", "recon", "kl"}
+        assert record["loss"] == pytest.approx(record["recon"] + record["kl"], rel=1e-4)
+        assert record["kl"] >= 0
 
 
 def test_only_the_loss_entry_is_minimised(train_x):
@@ -196,8 +227,8 @@ def test_only_the_loss_entry_is_minimised(train_x):
     model = small_ae()
     before = model.fc4.weight.detach().abs().sum().item()
     reference = small_ae()
-    run(reference, se_loss, train_x, None, epochs=2)
-    run(model, loss_fn, train_x, None, epochs=2)
+    run(reference, se_loss, train_x, None, steps=16)
+    run(model, loss_fn, train_x, None, steps=16)
     assert_same_weights(model, reference)
     assert model.fc4.weight.abs().sum().item() != before
 
@@ -205,10 +236,10 @@ def test_only_the_loss_entry_is_minimised(train_x):
 # --- argument checks ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("epochs", [0, -1])
-def test_rejects_non_positive_epochs(train_x, epochs):
-    with pytest.raises(ValueError, match="epochs"):
-        run(small_ae(), se_loss, train_x, None, epochs=epochs)
+@pytest.mark.parametrize("steps", [0, -1])
+def test_rejects_non_positive_steps(train_x, steps):
+    with pytest.raises(ValueError, match="steps"):
+        run(small_ae(), se_loss, train_x, None, steps=steps)
 
 
 @pytest.mark.parametrize("shape", [(16, 1, 28, 28), (784,)])
@@ -260,18 +291,18 @@ def test_pick_device_honours_an_explicit_argument(monkeypatch, arg):
 
 def test_fit_moves_the_model_to_the_device(train_x):
     model = small_ae()
-    run(model, se_loss, train_x, None, epochs=1, device="cpu")
+    run(model, se_loss, train_x, None, steps=8, device="cpu")
     assert all(p.device == torch.device("cpu") for p in model.parameters())
     assert not model.training  # fit leaves the model in eval mode
 
 
 def test_progress_false_is_silent(train_x, test_x, capfd):
-    run(small_ae(), se_loss, train_x, test_x, epochs=1, progress=False)
+    run(small_ae(), se_loss, train_x, test_x, steps=8, progress=False)
     captured = capfd.readouterr()
     assert captured.err == ""
     assert captured.out == ""
 
 
 def test_progress_true_shows_a_bar(train_x, capfd):
-    run(small_ae(), se_loss, train_x, None, epochs=1, progress=True, desc="my-run")
+    run(small_ae(), se_loss, train_x, None, steps=8, progress=True, desc="my-run")
     assert "my-run" in capfd.readouterr().err

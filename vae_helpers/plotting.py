@@ -67,15 +67,14 @@ def show_strip(images: torch.Tensor, labels: Sequence[str] | None = None, title:
 
 
 def plot_history(history: History, terms: Sequence[str] | None = None, title: str = "training") -> plt.Figure:
-    """Per-image train (solid) and test (dashed) curves of each loss term over epochs."""
+    """Per-image train (solid) and test (dashed) curves of each loss term over optimizer steps."""
     terms = list(terms or history.train[0].keys())
     fig, axes = plt.subplots(1, len(terms), figsize=(4.5 * len(terms), 3.2), squeeze=False)
-    epochs = range(1, history.epochs + 1)
     for ax, term in zip(axes[0], terms):
-        ax.plot(epochs, [e[term] for e in history.train], label="train")
+        ax.plot(history.steps, [e[term] for e in history.train], label="train")
         if history.test:
-            ax.plot(epochs, [e[term] for e in history.test], "--", label="test")
-        ax.set_xlabel("epoch")
+            ax.plot(history.steps, [e[term] for e in history.test], "--", label="test")
+        ax.set_xlabel("optimizer step")
         ax.set_ylabel(f"{term} per image")
         ax.grid(alpha=0.3)
         ax.legend()
