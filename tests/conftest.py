@@ -1,8 +1,13 @@
 """Shared test setup: the repository root, offline data, a headless plotting backend,
-and one autograded run of the whole course that the notebook tests share.
+one autograded run of the whole course that the notebook tests share, and one run of
+each solution notebook on the full MNIST when its files are on disk.
 
 Set ``VAE_TEST_ASSIGNMENTS=02_reparameterization,03_kl_divergence`` to grade only
 those notebooks while working on them (tests of other notebooks then fail).
+
+The full-MNIST runs read the four IDX files from ``$VAE_DATA_DIR/MNIST/raw`` (default
+``~/.cache/vae-course``); without them, the tests that need them are skipped and say
+how to get them. ``.ci/run`` points ``VAE_DATA_DIR`` at ``../shared/data`` when it exists.
 """
 
 import os
@@ -12,7 +17,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from vae_helpers import course
+from vae_helpers import course, data
 
 # The suite runs offline and must be deterministic: notebooks executed by the
 # grading tests (in kernels that inherit this environment) use the embedded data.
@@ -21,6 +26,22 @@ os.environ["MPLBACKEND"] = "Agg"
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("subset", "full")  # the embedded 4,000 + 1,000 digits, and the full MNIST
+FULL_MNIST_MISSING = (
+    "full MNIST not found under $VAE_DATA_DIR/MNIST/raw: set VAE_DATA_DIR to a folder holding the four "
+    "IDX files (on this project's machines: VAE_DATA_DIR=$(cd ../shared/data && pwd)), or download them "
+    "once with: python -c \"from vae_helpers.data import load_mnist; load_mnist('torchvision')\"")
+
+
+def full_mnist_dir() -> Path | None:
+    """The data directory holding the full MNIST files, or None."""
+    root = data.default_data_dir()
+    return root if data._torchvision_files_present(root) else None
+
+
+def cell_outputs(nb) -> dict[str, str]:
+    """The text each code cell of an executed notebook printed, by cell id."""
+    return {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +71,48 @@ def solution_outputs(graded):
     course_dir, _ = graded
 
     def outputs(name: str) -> dict[str, str]:
-        nb = nbformat.read(course_dir / "autograded" / course.SOLUTION / name / f"{name}.ipynb", as_version=4)
-        return {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
+        return cell_outputs(nbformat.read(course_dir / "autograded" / course.SOLUTION / name / f"{name}.ipynb",
+                                          as_version=4))
+
+    return outputs
+
+
+@pytest.fixture(scope="session")
+def full_outputs(tmp_path_factory):
+    """``full_outputs(name)``: cell outputs of solution notebook ``name`` executed on the full MNIST.
+
+    Each notebook runs once per session, in a fresh kernel, without a time limit (the
+    machine may be busy; the benchmarks time it). Skipped when the files are absent.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = full_mnist_dir()
+    if root is None:
+        pytest.skip(FULL_MNIST_MISSING)
+    env = {**os.environ, "VAE_DATA_SOURCE": "torchvision", "VAE_DATA_DIR": str(root), "VAE_DATA_DOWNLOAD": "0"}
+    cache: dict[str, dict[str, str]] = {}
+
+    def outputs(name: str) -> dict[str, str]:
+        if name not in cache:
+            nb = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
+            workdir = tmp_path_factory.mktemp(f"full-{name}")
+            NotebookClient(nb, timeout=None, kernel_name="python3",
+                           resources={"metadata": {"path": str(workdir)}}).execute(env=env)
+            cache[name] = cell_outputs(nb)
+        return cache[name]
+
+    return outputs
+
+
+@pytest.fixture(scope="session")
+def executed(request):
+    """``executed(name, source)``: cell outputs of solution notebook ``name`` run on ``source``
+    (``"subset"``: the autograded run on the embedded digits; ``"full"``: the full MNIST)."""
+
+    def outputs(name: str, source: str) -> dict[str, str]:
+        fixture = {"subset": "solution_outputs", "full": "full_outputs"}[source]
+        return request.getfixturevalue(fixture)(name)
 
     return outputs
 
