@@ -1,0 +1,73 @@
+"""Tests for vae_helpers.samplers: each sampler draws from the distribution it names."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vae_helpers import samplers
+
+
+@pytest.fixture(scope="module")
+def codes() -> torch.Tensor:
+    """4,000 codes (4000, 3) from two well-separated, correlated clusters, far from the origin."""
+    g = torch.Generator().manual_seed(0)
+    mix = torch.tensor([[2.0, 0.0, 0.0], [1.5, 0.5, 0.0], [0.0, 0.0, 0.3]])
+    left = torch.randn(2000, 3, generator=g) @ mix + torch.tensor([10.0, 0.0, 0.0])
+    right = torch.randn(2000, 3, generator=g) @ mix + torch.tensor([30.0, 5.0, 0.0])
+    return torch.cat([left, right])
+
+
+def test_standard_normal_is_seeded_and_standard():
+    z = samplers.standard_normal(20000, 4, seed=3)
+    assert z.shape == (20000, 4)
+    assert torch.equal(z, samplers.standard_normal(20000, 4, seed=3))
+    assert not torch.equal(z, samplers.standard_normal(20000, 4, seed=4))
+    assert z.mean(dim=0).abs().max() < 0.05 and (z.std(dim=0) - 1).abs().max() < 0.05
+
+
+def test_fitted_gaussian_matches_mean_and_full_covariance(codes):
+    z = samplers.fitted_gaussian(codes, 20000, seed=1)
+    assert z.shape == (20000, 3) and z.dtype == torch.float32
+    assert torch.allclose(z.mean(dim=0), codes.mean(dim=0), atol=0.3)
+    assert torch.allclose(torch.cov(z.T), torch.cov(codes.T), rtol=0.08, atol=0.3)
+    # one Gaussian over two clusters puts mass in the empty middle; the codes have none there
+    middle = lambda points: ((points[:, 0] - 20).abs() < 3).float().mean()  # noqa: E731
+    assert middle(z) > 0.1 and middle(codes) < 0.01
+
+
+def test_fitted_mixture_finds_the_clusters_and_shuffles(codes):
+    z = samplers.fitted_mixture(codes, 4000, components=2, seed=0)
+    assert z.shape == (4000, 3)
+    left = z[:, 0] < 20
+    assert 0.45 < left.float().mean() < 0.55, "both clusters, in proportion"
+    assert left[:2000].float().mean() > 0.4 and left[2000:].float().mean() > 0.4, "draws are not grouped"
+    assert ((z[:, 0] - 20).abs() < 3).float().mean() < 0.01, "no mass in the empty middle"
+    assert torch.equal(z, samplers.fitted_mixture(codes, 4000, components=2, seed=0))
+
+
+def test_uniform_in_box_stays_in_the_box(codes):
+    z = samplers.uniform_in_box(codes, 5000, seed=0)
+    low, high = codes.min(dim=0).values, codes.max(dim=0).values
+    assert ((z >= low) & (z <= high)).all()
+
+
+def test_aggregate_posterior_draws_from_the_clouds():
+    mu = torch.tensor([[-20.0, 0.0], [20.0, 0.0]])
+    logvar = torch.log(torch.tensor([[0.01, 0.01], [4.0, 4.0]]))
+    z = samplers.aggregate_posterior(mu, logvar, 20000, seed=0)
+    left, right = z[z[:, 0] < 0], z[z[:, 0] >= 0]
+    assert 0.45 < len(left) / len(z) < 0.55
+    assert (left.std(dim=0) - 0.1).abs().max() < 0.01, "narrow cloud around (-20, 0)"
+    assert (right.std(dim=0) - 2.0).abs().max() < 0.1, "wide cloud around (20, 0)"
+    assert torch.equal(z, samplers.aggregate_posterior(mu, logvar, 20000, seed=0))
+
+
+def test_pairs_have_different_labels_and_midpoints_are_halfway():
+    labels = torch.tensor([0, 0, 0, 1, 2])
+    pairs = samplers.different_label_pairs(labels, 500, seed=0)
+    assert pairs.shape == (500, 2)
+    assert (labels[pairs[:, 0]] != labels[pairs[:, 1]]).all()
+    codes = torch.arange(10.0).reshape(5, 2)
+    mid = samplers.midpoints(codes, torch.tensor([[0, 4], [1, 3]]))
+    assert torch.equal(mid, torch.tensor([[4.0, 5.0], [4.0, 5.0]]))
