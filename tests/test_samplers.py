@@ -71,3 +71,32 @@ def test_pairs_have_different_labels_and_midpoints_are_halfway():
     codes = torch.arange(10.0).reshape(5, 2)
     mid = samplers.midpoints(codes, torch.tensor([[0, 4], [1, 3]]))
     assert torch.equal(mid, torch.tensor([[4.0, 5.0], [4.0, 5.0]]))
+
+
+def test_aggregate_kl_is_zero_on_the_prior_and_obeys_the_surgery_bound():
+    from vae_helpers.metrics import aggregate_kl
+
+    on_prior = aggregate_kl(torch.zeros(500, 3), torch.zeros(500, 3), n=4000)
+    assert on_prior["mean_kl"] == pytest.approx(0.0, abs=1e-9)
+    assert abs(on_prior["estimate"]) < 0.01 and on_prior["bound"] < 0
+    # 64 narrow, disjoint clouds on a grid: q(z) is nothing like N(0, I), and I(x; z) = log 64
+    # exactly, so the bound is tight (up to the Monte Carlo error of drawing which clouds)
+    grid = torch.stack(torch.meshgrid(torch.arange(8.0), torch.arange(8.0), indexing="ij"), dim=-1).reshape(64, 2)
+    far = aggregate_kl(3 * grid - 10.5, torch.full((64, 2), -4.0), n=8000)
+    assert far["bound"] > 10 and far["estimate"] == pytest.approx(far["bound"], rel=0.05)
+    # clouds that overlap into one wide blob: the bound is loose, the estimate stays non-negative
+    wide = aggregate_kl(0.5 * torch.randn(200, 2, generator=torch.Generator().manual_seed(0)),
+                        torch.zeros(200, 2), n=4000)
+    assert wide["bound"] < 0 < wide["estimate"] < 0.5
+
+
+def test_aggregate_kl_estimate_matches_a_single_gaussian():
+    """One cloud N(m, s^2 I) has a closed-form KL to the prior; the Monte Carlo estimate must find it."""
+    from vae_helpers.losses import gaussian_kl
+    from vae_helpers.metrics import aggregate_kl
+
+    mu, logvar = torch.tensor([[1.0, -2.0]]), torch.tensor([[0.5, -1.0]])
+    result = aggregate_kl(mu, logvar, n=20000, seed=1)
+    exact = gaussian_kl(mu, logvar).item()
+    assert result["mean_kl"] == pytest.approx(exact, rel=1e-6) and result["bound"] == pytest.approx(exact)
+    assert result["estimate"] == pytest.approx(exact, abs=0.05)

@@ -62,3 +62,35 @@ def path_step_ratio(images: torch.Tensor) -> float:
     """
     steps = (images[1:] - images[:-1]).norm(dim=1)
     return (steps.max() / steps.mean()).item()
+
+
+def aggregate_kl(mu: torch.Tensor, logvar: torch.Tensor, n: int = 2000, seed: int = 0,
+                 batch_size: int = 250) -> dict[str, float]:
+    """How far the aggregate posterior q(z) = 1/N sum_i q(z|x_i) is from the prior N(0, I), in nats.
+
+    mu, logvar: (N, d) encoder outputs of N images. Returns
+
+    - ``"mean_kl"``: the average KL(q(z|x_i) || p(z)), the KL term of the loss;
+    - ``"bound"``: ELBO surgery (Hoffman & Johnson, 2016): the average KL splits into the
+      mutual information I(x; z) <= log N plus KL(q(z) || p(z)), so
+      KL(q(z) || p(z)) >= mean_kl - log N;
+    - ``"estimate"``: a Monte Carlo estimate of KL(q(z) || p(z)) from n draws of q(z),
+      with log q(z) computed exactly as a log-mean-exp over the N clouds.
+    """
+    import math
+
+    from .samplers import aggregate_posterior
+
+    mu, logvar = mu.detach().cpu().double(), logvar.detach().cpu().double()
+    count, d = mu.shape
+    mean_kl = (-0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(dim=1)).mean().item()
+    z = aggregate_posterior(mu, logvar, n, seed=seed).double()
+    log_2pi = math.log(2 * math.pi)
+    inv_var = (-logvar).exp()
+    log_q = []
+    for zb in z.split(batch_size):  # (b, N) log-densities of every cloud, without the constant
+        sq = (zb ** 2) @ inv_var.T - 2 * zb @ (mu * inv_var).T + (mu ** 2 * inv_var).sum(dim=1)
+        log_q.append(torch.logsumexp(-0.5 * (sq + logvar.sum(dim=1)), dim=1) - math.log(count))
+    log_q = torch.cat(log_q) - 0.5 * d * log_2pi
+    log_p = -0.5 * (z ** 2).sum(dim=1) - 0.5 * d * log_2pi
+    return {"mean_kl": mean_kl, "bound": mean_kl - math.log(count), "estimate": (log_q - log_p).mean().item()}
