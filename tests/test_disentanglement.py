@@ -94,6 +94,7 @@ def test_scores_do_not_depend_on_the_order_or_scale_of_the_latents():
     lambda: D.plot_kl_per_dimension({"a": torch.rand(5)}),
     lambda: D.plot_factor_mutual_information({"a": torch.rand(6, 4).double()}, ["s", "z", "x", "y"]),
     lambda: D.show_rows({"long": torch.rand(5, 784), "short": torch.rand(3, 784)}, title="rows"),
+    lambda: D.plot_scores_per_seed({"a": [0.1, 0.2, 0.3], "b": [0.5]}),
 ])
 def test_figures_draw(make):
     fig = make()
@@ -105,4 +106,20 @@ def test_show_rows_labels_each_row():
     fig = D.show_rows({"first": torch.rand(4, 784), "second": torch.rand(2, 784)})
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["first", "second"]
+    plt.close(fig)
+
+
+def test_scores_per_seed_draw_one_dot_per_run_and_the_mean():
+    scores = {"β = 1": [0.05, 0.02, 0.08, 0.04, 0.06], "β = 8": [0.3, 0.1, 0.45, 0.2, 0.25]}
+    fig = D.plot_scores_per_seed(scores, seeds=[3, 4, 5, 6, 7])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts if not t.get_text().startswith("mean")] == ["3", "4", "5", "6", "7"] * 2
+    for column, (collection, values) in enumerate(zip(ax.collections[::2], scores.values())):
+        dots = collection.get_offsets()
+        assert len(dots) == len(values)
+        assert sorted(dots[:, 1].tolist()) == sorted(values)
+        assert (abs(dots[:, 0] - column) < 0.5).all(), "each label's dots sit in its own column"
+    means = [c for c in ax.collections[1::2]]
+    assert [float(m.get_segments()[0][0, 1]) for m in means] == pytest.approx([0.05, 0.26])
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(scores)
     plt.close(fig)

@@ -14,7 +14,7 @@ the synthetic shapes, their integer factors (N, k).
   dimensions that know most about it, as a fraction of the factor's entropy.
 
 The figures of notebook 05 (rate / distortion, KL per dimension, mutual
-information heat maps, labelled image rows) are at the end.
+information heat maps, scores per seed, labelled image rows) are at the end.
 """
 
 from __future__ import annotations
@@ -182,4 +182,32 @@ def plot_factor_mutual_information(nmi_by_label: dict[str, torch.Tensor], factor
         ax.set_title(label, fontsize=10)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8)
     fig.suptitle(title)
+    return fig
+
+
+def plot_scores_per_seed(scores: dict[str, Sequence[float]], seeds: Sequence[int] | None = None,
+                         ylabel: str = "MIG", title: str = "one dot per seed, the mean as a bar") -> plt.Figure:
+    """A strip plot: one column per entry (e.g. per beta), one dot per run, the mean as a short bar.
+
+    ``scores`` maps a label to the scores of its runs, in the order of ``seeds``
+    (default 0, 1, ...); each dot is labelled with its seed, so a run can be found again.
+    """
+    fig, ax = plt.subplots(figsize=(1.6 * len(scores) + 2.4, 3.4))
+    for column, (label, values) in enumerate(scores.items()):
+        values = np.asarray(values, dtype=float)
+        offsets = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+        ax.scatter(column + offsets, values, s=36, alpha=0.8, color=f"C{column}", zorder=3)
+        for seed, dx, value in zip(range(len(values)) if seeds is None else seeds, offsets, values):
+            ax.annotate(str(seed), (column + dx, value), textcoords="offset points", xytext=(5, -3), fontsize=7,
+                        color="grey")
+        mean = values.mean()
+        ax.hlines(mean, column - 0.25, column + 0.25, color="black", lw=2, zorder=2)
+        ax.annotate(f"mean {mean:.2f}", (column + 0.27, mean), va="center", fontsize=8)
+    ax.set_xticks(range(len(scores)), list(scores))
+    ax.set_xlim(-0.6, len(scores) - 0.1)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
     return fig
