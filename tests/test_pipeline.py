@@ -8,7 +8,6 @@ student notebook, and (for 01) a partly solved one.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -123,15 +122,6 @@ def test_an_error_in_one_exercise_costs_only_its_own_points(graded, one_exercise
     outputs = {c.id: c.outputs for c in autograded if c.cell_type == "code"}
     failure = json.dumps(outputs["test-autoencoder-shapes"])
     assert "CheckFailed" in failure and "Autoencoder(latent_dim=8) is not implemented yet" in failure
-
-
-def test_executed_solutions_show_their_numbers(solution_outputs):
-    text = solution_outputs("01_autoencoder")
-    gap = re.search(r"land in a gap between training codes: (\d+)%", text["gaps"])
-    far = re.search(r"than 95% of reconstructions: (\d+)%", text["random"])
-    assert gap and far, "the latent-space measurements did not print"
-    # the claims of section 3, as the notebook's text states them
-    assert int(gap.group(1)) > 50 and int(far.group(1)) > 30
 
 
 def test_setup_cell_explains_a_kernel_without_the_course_package():
