@@ -100,3 +100,19 @@ def test_aggregate_kl_estimate_matches_a_single_gaussian():
     exact = gaussian_kl(mu, logvar).item()
     assert result["mean_kl"] == pytest.approx(exact, rel=1e-6) and result["bound"] == pytest.approx(exact)
     assert result["estimate"] == pytest.approx(exact, abs=0.05)
+
+
+def test_over_seeds_averages_each_row_and_gives_the_spread_between_seeds():
+    from vae_helpers.sample_quality import over_seeds
+
+    runs = [{"a": dict(kid=k, kid_std=0.5, precision=p, recall=0.5), "b": dict(kid=1.0, kid_std=0.0, precision=1.0,
+                                                                              recall=1.0)}
+            for k, p in ((0.1, 0.2), (0.3, 0.4), (0.2, 0.9))]
+    combined = over_seeds(runs)
+    assert list(combined) == ["a", "b"]
+    assert combined["a"]["kid"] == pytest.approx(0.2) and combined["a"]["kid_std"] == pytest.approx(0.1)
+    assert combined["a"]["precision"] == pytest.approx(0.5) and combined["a"]["recall_std"] == pytest.approx(0.0)
+    assert combined["b"] == dict(kid=1.0, kid_std=0.0, precision=1.0, precision_std=0.0, recall=1.0, recall_std=0.0)
+    assert over_seeds(runs[:1])["a"]["kid_std"] == 0.0
+    with pytest.raises(ValueError, match="same rows"):
+        over_seeds([runs[0], {"a": runs[0]["a"]}])
