@@ -1,6 +1,8 @@
-"""The numbers the executed 05_beta_vae solution prints support what its text says, with margins.
+"""The numbers the executed 05_beta_vae solution prints support what its text says, with margins,
+on both data sources: the embedded subset (the autograded run) and the full MNIST.
 
-Run while authoring with ``VAE_TEST_ASSIGNMENTS=05_beta_vae``.
+Run while authoring with ``VAE_TEST_ASSIGNMENTS=05_beta_vae`` (and ``VAE_DATA_DIR`` pointing at
+the full MNIST, or the full-MNIST half is skipped).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import pytest
 
 NAME = "05_beta_vae"
 BETAS = [0.5, 1.0, 2.0, 4.0, 8.0]
-NUM = r"(\d+\.\d+)"
+SEEDS = [0, 1, 2, 3, 4]
+NUM = r"(-?\d+\.\d+)"
 
 
-@pytest.fixture(scope="module")
-def text(solution_outputs):
-    return solution_outputs(NAME)
+@pytest.fixture(scope="module", params=["subset", "full"])
+def text(request, executed):
+    return executed(NAME, request.param)
 
 
 def _by_beta(pattern: str, out: str) -> dict[float, tuple[float, ...]]:
@@ -29,43 +32,87 @@ def _by_beta(pattern: str, out: str) -> dict[float, tuple[float, ...]]:
     return found
 
 
+def _rate_distortion(text) -> dict[float, tuple[float, ...]]:
+    return _by_beta(rf"rate R {NUM} nats, distortion D {NUM} nats, D \+ R {NUM} nats", text["rate-distortion"])
+
+
+def _kl_rows(text) -> dict[float, list[float]]:
+    rows = {float(m.group(1)): [float(v) for v in m.group(2).split()]
+            for m in re.finditer(r"beta (\d+(?:\.\d+)?): KL per dimension, largest first: (.*)", text["kl-dims"])}
+    assert sorted(rows) == BETAS and all(len(r) == 12 for r in rows.values())
+    return rows
+
+
+def test_evaluations_use_the_first_1000_test_digits(text):
+    assert "x_test: (1000, 784)" in text["data"], "the text: every evaluation uses the first 1,000 test digits"
+
+
 def test_rate_falls_and_distortion_rises_with_beta(text):
-    terms = _by_beta(rf"rate R {NUM} nats, distortion D {NUM} nats, D \+ R {NUM} nats", text["rate-distortion"])
+    terms = _rate_distortion(text)
     rates = [terms[b][0] for b in BETAS]
     distortions = [terms[b][1] for b in BETAS]
     assert all(later < earlier - 1.0 for earlier, later in zip(rates, rates[1:])), rates
     assert all(later > earlier + 1.0 for earlier, later in zip(distortions, distortions[1:])), distortions
-    # the text's round numbers: rate ~24 -> under 4, distortion ~100 -> ~150
-    assert 20 < rates[0] < 28 and rates[-1] < 4.5
-    assert 95 < distortions[0] < 106 and 140 < distortions[-1] < 165
+    # the text's round numbers, on either source: rate ~24 -> under 4, distortion 95-100 -> 150-155
+    assert 22 < rates[0] < 26 and rates[-1] < 4
+    assert 93 < distortions[0] < 102 and 147 < distortions[-1] < 158
     for b in BETAS:
         rate, distortion, total = terms[b]
         assert abs(rate + distortion - total) < 0.15
-    totals = {b: terms[b][2] for b in BETAS}
+
+
+def test_d_plus_r_is_lowest_near_beta_1_and_much_worse_above(text):
+    totals = {b: v[2] for b, v in _rate_distortion(text).items()}
     assert totals[1.0] < min(totals.values()) + 1.5, "D + R is lowest around beta = 1"
-    assert totals[8.0] > totals[1.0] + 15 and totals[4.0] > totals[1.0] + 5, "and much worse above 1"
+    assert totals[0.5] < totals[1.0] + 3, "beta = 0.5 comes close"
+    assert totals[8.0] > totals[1.0] + 25 and totals[4.0] > totals[1.0] + 10, "and much worse above 1"
+
+
+def test_full_mnist_fits_test_digits_better_at_the_same_cost(executed):
+    subset, full = (_rate_distortion(executed(NAME, source)) for source in ("subset", "full"))
+    for b in (0.5, 1.0):
+        assert full[b][2] < subset[b][2] - 2, "the text: D + R at beta <= 1 is a few nats lower on full MNIST"
+        assert full[b][1] < subset[b][1], "mostly in the distortion"
 
 
 def test_kl_concentrates_in_fewer_dimensions_as_beta_grows(text):
-    rows = {float(m.group(1)): [float(v) for v in m.group(2).split()]
-            for m in re.finditer(r"beta (\d+(?:\.\d+)?): KL per dimension, largest first: (.*)", text["kl-dims"])}
-    assert sorted(rows) == BETAS and all(len(r) == 12 for r in rows.values())
+    rows = _kl_rows(text)
     off = {b: sum(v < 0.01 for v in rows[b]) for b in BETAS}
     assert off[0.5] == off[1.0] == 0
-    assert off[8.0] >= 4 and off[8.0] >= off[4.0] >= off[2.0]
+    assert off[8.0] >= 5 and off[8.0] >= off[4.0] >= off[2.0]
+    assert all(min(rows[b]) > 0.5 for b in (0.5, 1.0)), "at beta <= 1 every dimension carries information"
 
 
 def test_larger_beta_gives_fewer_active_units(text):
     out = text["active-units-sweep"]
     counts = {b: int(v[0]) for b, v in _by_beta(r"(\d+) active units of 12", out).items()}
     assert counts[0.5] == counts[1.0] == 12, "the text: all 12 active at beta <= 1"
-    assert counts[8.0] <= 8, "about half at beta = 8"
+    assert 5 <= counts[8.0] <= 7, "about half at beta = 8"
     ordered = [counts[b] for b in BETAS]
     assert all(later <= earlier for earlier, later in zip(ordered, ordered[1:])), ordered
-    kl_rows = {float(m.group(1)): [float(v) for v in m.group(2).split()]
-               for m in re.finditer(r"beta (\d+(?:\.\d+)?): KL per dimension, largest first: (.*)", text["kl-dims"])}
+
+
+def test_grey_bars_have_no_kl_and_few_dimensions_sit_in_between(text):
+    out = text["active-units-sweep"]
+    counts = {b: int(v[0]) for b, v in _by_beta(r"(\d+) active units of 12", out).items()}
+    rows = _kl_rows(text)
     for b in BETAS:
-        assert 12 - counts[b] == sum(v < 0.01 for v in kl_rows[b]), "the grey bars are the ones with ~no KL"
+        off, faint = sum(v < 0.01 for v in rows[b]), sum(v < 0.05 for v in rows[b])
+        assert 12 - counts[b] <= off, "the text: the grey bars are ones with (almost) no KL"
+        on_the_way_out = faint - (12 - counts[b])
+        assert on_the_way_out <= 4, "the text: at most a few active dimensions with a KL of a few hundredths"
+        if b <= 1:
+            assert faint == 0
+
+
+def test_full_mnist_keeps_more_dimensions_faintly_active_at_beta_2_and_4(executed):
+    counts = {source: {b: int(v[0]) for b, v in _by_beta(r"(\d+) active units of 12",
+                                                           executed(NAME, source)["active-units-sweep"]).items()}
+              for source in ("subset", "full")}
+    for b in (2.0, 4.0):
+        assert counts["full"][b] >= 11, "the text: all or nearly all 12 active on full MNIST"
+        assert counts["full"][b] >= counts["subset"][b]
+    assert counts["full"][4.0] > counts["subset"][4.0], "the text: on the subset some are already off"
 
 
 def _shape_runs(out: str) -> dict[tuple[float, int], dict[str, float]]:
@@ -74,27 +121,73 @@ def _shape_runs(out: str) -> dict[tuple[float, int], dict[str, float]]:
                rf"shape {NUM}, size {NUM}, x {NUM}, y {NUM}; MIG {NUM}")
     for m in re.finditer(pattern, out):
         rate, active, shape, size, x, y, mig = (float(g) for g in m.groups()[2:])
-        runs[float(m.group(1)), int(m.group(2))] = dict(rate=rate, active=active, shape=shape, mig=mig)
-    assert sorted(runs) == [(b, s) for b in (1.0, 8.0) for s in (0, 1, 2)], out
+        runs[float(m.group(1)), int(m.group(2))] = dict(rate=rate, active=active, shape=shape, size=size, x=x, y=y,
+                                                        mig=mig)
+    assert sorted(runs) == [(b, s) for b in (1.0, 8.0) for s in SEEDS], out
     return runs
 
 
-def test_larger_beta_gives_more_disentangled_codes_over_every_seed(text):
+def _migs(text) -> tuple[list[float], list[float]]:
     runs = _shape_runs(text["mig"])
-    low = [runs[1.0, s]["mig"] for s in range(3)]
-    high = [runs[8.0, s]["mig"] for s in range(3)]
-    assert max(low) < 0.12, "the text: beta = 1 stays near 0.05"
-    assert statistics.mean(high) > 3 * statistics.mean(low) and statistics.mean(high) > 0.2, "several times larger"
-    assert min(high) > max(low), "the text: the worst beta = 8 seed beats the best beta = 1 seed"
-    assert max(high) - min(high) > 0.1, "the text: the beta = 8 scores vary widely between seeds"
-    summary = re.search(rf"beta 8: MIG {NUM} ± {NUM}", text["mig"])
-    assert summary and abs(float(summary.group(1)) - statistics.mean(high)) < 0.015
+    return [runs[1.0, s]["mig"] for s in SEEDS], [runs[8.0, s]["mig"] for s in SEEDS]
 
 
-def test_shapes_models_at_large_beta_switch_dimensions_off_and_lose_shape(text):
+def test_mig_is_measured_over_five_seeds_per_beta_and_summarised_faithfully(text):
+    low, high = _migs(text)
+    for beta, scores in ((1, low), (8, high)):
+        summary = re.search(rf"beta {beta}: MIG {NUM} ± {NUM} over seeds \[0, 1, 2, 3, 4\] "
+                            rf"\(lowest {NUM}, highest {NUM}\)", text["mig"])
+        assert summary, text["mig"]
+        mean, sd, lowest, highest = (float(g) for g in summary.groups())
+        assert abs(mean - statistics.mean(scores)) < 0.006 and abs(sd - statistics.stdev(scores)) < 0.006
+        assert abs(lowest - min(scores)) < 0.006 and abs(highest - max(scores)) < 0.006
+        assert 0.01 < sd / math.sqrt(len(SEEDS)) < 0.05, "the text: the averages are uncertain by a few hundredths"
+
+
+def test_larger_beta_gives_more_disentangled_codes_on_average(text):
+    low, high = _migs(text)
+    assert statistics.mean(low) < 0.12, "the text: beta = 1 averages under 0.1"
+    assert statistics.mean(high) > 2 * statistics.mean(low) and statistics.mean(high) > 0.18, \
+        "the text: beta = 8 averages two to three times as much"
+    assert sum(h > max(sorted(low)[:-1]) for h in high) >= 4, "most beta = 8 seeds beat all but the best beta = 1 seed"
+
+
+def test_the_seed_moves_the_score_about_as_much_as_beta(text):
+    low, high = _migs(text)
+    effect = statistics.mean(high) - statistics.mean(low)
+    spread = max(max(low) - min(low), max(high) - min(high))
+    assert spread > 0.6 * effect, "the text: the spread over seeds of one beta is about as large as beta's effect"
+    assert max(high) - min(high) > 0.6 * effect, "the text: the beta = 8 seeds differ about as much as the averages"
+    line = re.search(rf"beta 8 minus beta 1: {NUM} on average; between one seed of each, anywhere from {NUM} "
+                     rf"to {NUM}", text["mig"])
+    assert line, text["mig"]
+    average, worst, best = (float(g) for g in line.groups())
+    assert abs(average - effect) < 0.011  # both sides from numbers printed to two decimals
+    assert abs(worst - (min(high) - max(low))) < 0.011 and abs(best - (max(high) - min(low))) < 0.011
+    assert worst < 0.25 * effect < effect < 0.7 * best, "one seed per beta could show a small or a large effect"
+
+
+def test_shapes_models_at_large_beta_spend_few_nats_and_no_model_finds_shape(text):
     runs = _shape_runs(text["mig"])
-    for seed in range(3):
-        assert runs[8.0, seed]["active"] in (3, 4), "the text: 3 or 4 of 6 stay active"
-        assert runs[8.0, seed]["active"] < runs[1.0, seed]["active"]
-        assert runs[8.0, seed]["rate"] < math.log(768) < runs[1.0, seed]["rate"]
+    for seed in SEEDS:
+        assert runs[8.0, seed]["rate"] < 4 < math.log(768) < 8 < runs[1.0, seed]["rate"], \
+            "the text: beta = 8 spends about 3 nats, beta = 1 more than 8"
+        assert runs[8.0, seed]["active"] <= runs[1.0, seed]["active"]
     assert all(run["shape"] < 0.15 for run in runs.values()), "no model gives shape a latent of its own"
+
+
+def test_one_beta_1_seed_finds_size_on_its_own(text):
+    runs = _shape_runs(text["mig"])
+    low = {s: runs[1.0, s] for s in SEEDS}
+    best = max(SEEDS, key=lambda s: low[s]["mig"])
+    assert low[best]["mig"] > 2 * statistics.median(r["mig"] for r in low.values()), "far above its siblings"
+    assert low[best]["size"] > 0.3 and low[best]["size"] == max(low[best][f] for f in ("shape", "size", "x", "y"))
+
+
+def test_the_median_seeds_shown_in_the_heat_maps(text):
+    runs = _shape_runs(text["mig"])
+    median = {b: sorted(SEEDS, key=lambda s: runs[b, s]["mig"])[len(SEEDS) // 2] for b in (1.0, 8.0)}
+    typical_8, typical_1 = runs[8.0, median[8.0]], runs[1.0, median[1.0]]
+    assert typical_8["x"] > 0.3 and typical_8["y"] > 0.3, "the text: one latent for x and one for y at beta = 8"
+    assert typical_8["size"] < 0.15, "size shared by several latents: a small gap"
+    assert typical_1["x"] < 0.25 and typical_1["y"] < 0.1, "at beta = 1, x and y spread over several latents"
