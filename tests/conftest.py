@@ -39,11 +39,6 @@ def full_mnist_dir() -> Path | None:
     return root if data._torchvision_files_present(root) else None
 
 
-def cell_outputs(nb) -> dict[str, str]:
-    """The text each code cell of an executed notebook printed, by cell id."""
-    return {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
-
-
 @pytest.fixture(scope="session")
 def root() -> Path:
     """The repository root."""
@@ -71,7 +66,7 @@ def solution_outputs(graded):
     course_dir, _ = graded
 
     def outputs(name: str) -> dict[str, str]:
-        return cell_outputs(nbformat.read(course_dir / "autograded" / course.SOLUTION / name / f"{name}.ipynb",
+        return course.printed_text(nbformat.read(course_dir / "autograded" / course.SOLUTION / name / f"{name}.ipynb",
                                           as_version=4))
 
     return outputs
@@ -84,22 +79,17 @@ def full_outputs(tmp_path_factory):
     Each notebook runs once per session, in a fresh kernel, without a time limit (the
     machine may be busy; the benchmarks time it). Skipped when the files are absent.
     """
-    import nbformat
-    from nbclient import NotebookClient
-
     root = full_mnist_dir()
     if root is None:
         pytest.skip(FULL_MNIST_MISSING)
-    env = {**os.environ, "VAE_DATA_SOURCE": "torchvision", "VAE_DATA_DIR": str(root), "VAE_DATA_DOWNLOAD": "0"}
     cache: dict[str, dict[str, str]] = {}
 
     def outputs(name: str) -> dict[str, str]:
         if name not in cache:
-            nb = nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4)
-            workdir = tmp_path_factory.mktemp(f"full-{name}")
-            NotebookClient(nb, timeout=None, kernel_name="python3",
-                           resources={"metadata": {"path": str(workdir)}}).execute(env=env)
-            cache[name] = cell_outputs(nb)
+            nb, _ = course.execute(ROOT / "solutions" / name / f"{name}.ipynb", "full",
+                                   workdir=tmp_path_factory.mktemp(f"full-{name}"),
+                                   env={"VAE_DATA_DIR": str(root)})
+            cache[name] = course.printed_text(nb)
         return cache[name]
 
     return outputs

@@ -93,19 +93,11 @@ def test_scores_do_not_depend_on_the_order_or_scale_of_the_latents():
                                     active={"a": torch.rand(5) > 0.5, "b": torch.rand(5) > 0.5}),
     lambda: D.plot_kl_per_dimension({"a": torch.rand(5)}),
     lambda: D.plot_factor_mutual_information({"a": torch.rand(6, 4).double()}, ["s", "z", "x", "y"]),
-    lambda: D.show_rows({"long": torch.rand(5, 784), "short": torch.rand(3, 784)}, title="rows"),
     lambda: D.plot_scores_per_seed({"a": [0.1, 0.2, 0.3], "b": [0.5]}),
 ])
 def test_figures_draw(make):
     fig = make()
     assert isinstance(fig, plt.Figure)
-    plt.close(fig)
-
-
-def test_show_rows_labels_each_row():
-    fig = D.show_rows({"first": torch.rand(4, 784), "second": torch.rand(2, 784)})
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["first", "second"]
     plt.close(fig)
 
 

@@ -13,9 +13,9 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from vae_helpers.metrics import (empty_space_fraction, interpolate, nearest_distance, path_step_ratio,  # noqa: E402
-                                 pca_2d, uniform_in_box)
+                                 pca_2d)
 from vae_helpers.plotting import (image_grid, plot_histograms, plot_history, plot_latent_scatter, plot_traversal,  # noqa: E402
-                                  plot_manifold, show_images, show_reconstructions, show_strip)
+                                  plot_manifold, show_images, show_reconstructions, show_rows, show_strip)
 from vae_helpers.training import History  # noqa: E402
 
 
@@ -90,34 +90,6 @@ def test_pca_2d_of_2d_codes_only_centres():
     torch.testing.assert_close(pca_2d(codes), codes - codes.mean(dim=0))
 
 
-# --- uniform_in_box -------------------------------------------------------------------------------
-
-
-def test_uniform_in_box_stays_in_and_fills_the_box():
-    codes = torch.randn(100, 3) * torch.tensor([1.0, 5.0, 0.1]) + torch.tensor([0.0, 10.0, -3.0])
-    low, high = codes.min(dim=0).values, codes.max(dim=0).values
-    n = 4000
-    samples = uniform_in_box(codes, n, seed=3)
-    assert samples.shape == (n, 3)
-    assert (samples >= low).all() and (samples <= high).all()
-    width = high - low
-    assert ((samples.min(dim=0).values - low) < 0.01 * width).all()
-    assert ((high - samples.max(dim=0).values) < 0.01 * width).all()
-    # uniform: the mean is the centre within 5 standard errors (width / sqrt(12 n))
-    se = width / np.sqrt(12 * n)
-    assert ((samples.mean(dim=0) - (low + high) / 2).abs() < 5 * se).all()
-
-
-def test_uniform_in_box_is_reproducible():
-    codes = torch.randn(20, 4)
-    torch.manual_seed(5)
-    a = uniform_in_box(codes, 30, seed=1)
-    torch.manual_seed(6)  # the global RNG does not matter
-    b = uniform_in_box(codes, 30, seed=1)
-    assert torch.equal(a, b)
-    assert not torch.equal(a, uniform_in_box(codes, 30, seed=2))
-
-
 # --- nearest_distance and empty_space_fraction ----------------------------------------------------
 
 
@@ -159,7 +131,8 @@ def test_empty_space_fraction_extremes():
 @pytest.mark.parametrize("quantile", [0.5, 0.9, 0.99])
 def test_empty_space_fraction_matches_brute_force(quantile):
     codes = torch.randn(150, 3)
-    samples = uniform_in_box(codes, 300, seed=4)
+    low, high = codes.min(dim=0).values, codes.max(dim=0).values
+    samples = low + (high - low) * torch.rand(300, 3, generator=torch.Generator().manual_seed(4))  # the codes' box
     expected = brute_empty_fraction(samples, codes, quantile)
     assert 0.0 < expected < 1.0  # a non-trivial case
     assert empty_space_fraction(samples, codes, quantile=quantile) == pytest.approx(expected, abs=1 / 300 + 1e-9)
@@ -377,4 +350,11 @@ def test_plot_traversal_turns_one_dimension_per_row():
     row0 = [shown[2:30, 2 + 30 * k: 30 * (k + 1)].mean() for k in range(5)]
     assert all(a < b for a, b in zip(row0, row0[1:]))  # brighter as z0 grows
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["z0", "z2"]
+    plt.close(fig)
+
+
+def test_show_rows_labels_each_row():
+    fig = show_rows({"first": torch.rand(4, 784), "second": torch.rand(2, 784)})
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["first", "second"]
     plt.close(fig)

@@ -158,3 +158,16 @@ def test_table_and_plot(real, same_distribution):
     assert widths[0] == pytest.approx(max(results["real vs real"]["kid"], 1e-4))
     precision_marks = right.lines[0].get_xdata()
     assert list(precision_marks) == [results["real vs real"]["precision"], results["noise"]["precision"]]
+
+
+def test_compare_scores_every_named_set_against_one_reference():
+    from vae_helpers.data import load_mnist
+
+    digits = load_mnist(source="embedded", verbose=False).test.x
+    reference, same, noise = digits[:150], digits[150:300], torch.rand(150, 784, generator=torch.Generator().manual_seed(0))
+    results = Q.compare(reference, {"real": same, "noise": noise}, seed=3)
+    assert list(results) == ["real", "noise"], "in the order given"
+    features = Q.features_of(reference)
+    for name, images in (("real", same), ("noise", noise)):
+        assert results[name] == Q.sample_quality(features, Q.features_of(images), seed=3)
+    assert results["real"]["precision"] > results["noise"]["precision"] + 0.5

@@ -46,10 +46,29 @@ def test_fitted_mixture_finds_the_clusters_and_shuffles(codes):
     assert torch.equal(z, samplers.fitted_mixture(codes, 4000, components=2, seed=0))
 
 
-def test_uniform_in_box_stays_in_the_box(codes):
-    z = samplers.uniform_in_box(codes, 5000, seed=0)
+def test_uniform_in_box_stays_in_and_fills_the_box():
+    codes = torch.randn(100, 3) * torch.tensor([1.0, 5.0, 0.1]) + torch.tensor([0.0, 10.0, -3.0])
     low, high = codes.min(dim=0).values, codes.max(dim=0).values
-    assert ((z >= low) & (z <= high)).all()
+    n = 4000
+    samples = samplers.uniform_in_box(codes, n, seed=3)
+    assert samples.shape == (n, 3)
+    assert (samples >= low).all() and (samples <= high).all()
+    width = high - low
+    assert ((samples.min(dim=0).values - low) < 0.01 * width).all()
+    assert ((high - samples.max(dim=0).values) < 0.01 * width).all()
+    # uniform: the mean is the centre within 5 standard errors (width / sqrt(12 n))
+    se = width / (12 * n) ** 0.5
+    assert ((samples.mean(dim=0) - (low + high) / 2).abs() < 5 * se).all()
+
+
+def test_uniform_in_box_is_reproducible():
+    codes = torch.randn(20, 4)
+    torch.manual_seed(5)
+    a = samplers.uniform_in_box(codes, 30, seed=1)
+    torch.manual_seed(6)  # the global RNG does not matter
+    b = samplers.uniform_in_box(codes, 30, seed=1)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, samplers.uniform_in_box(codes, 30, seed=2))
 
 
 def test_aggregate_posterior_draws_from_the_clouds():

@@ -5,6 +5,8 @@ Used by the Makefile::
     python -m vae_helpers.course release     # solutions/ -> notebooks/ (nbgrader generate_assignment)
     python -m vae_helpers.course check       # the whole course end to end, with a score table
     python -m vae_helpers.course autograde   # grade submitted/<student>/<assignment>/ of a class
+    python -m vae_helpers.course execute --assignment 04_vae --source full --set "SEEDS=[0, 1, 2]"
+                                             # run a solution notebook on one data source, print what it prints
 
 ``check`` works in a scratch course directory (``build/course``): it releases
 every assignment, submits each solution notebook as student ``solution`` and
@@ -18,9 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,7 @@ from pathlib import Path
 from .audit import audit
 
 SOLUTION, BLANK = "solution", "blank"
+DATA_SOURCES = {"subset": "embedded", "full": "torchvision"}  # the course's names -> VAE_DATA_SOURCE
 
 
 def assignments(root: Path) -> list[str]:
@@ -173,6 +178,52 @@ def export_html(notebook: Path, target: Path) -> None:
     target.write_text(body)
 
 
+def with_parameters(nb, parameters: dict[str, str]):
+    """``nb`` with ``NAME = expression`` cells inserted after the first code cell that assigns each NAME.
+
+    ``parameters`` maps names to Python expressions (as text), e.g. ``{"SEEDS": "[0, 1, 2]"}``:
+    the notebook runs as written, except that the override wins from that point on.
+    """
+    import nbformat
+
+    for name, expression in parameters.items():
+        assigns = re.compile(rf"^{re.escape(name)}\s*=", re.MULTILINE)
+        index = next((i for i, cell in enumerate(nb.cells)
+                      if cell.cell_type == "code" and assigns.search(cell.source)), None)
+        if index is None:
+            raise ValueError(f"no code cell assigns {name}; nothing to override")
+        nb.cells.insert(index + 1, nbformat.v4.new_code_cell(f"{name} = {expression}  # set from the command line"))
+    return nb
+
+
+def execute(notebook: Path, source: str, *, parameters: dict[str, str] | None = None,
+            workdir: Path | None = None, env: dict[str, str] | None = None):
+    """Run ``notebook`` top to bottom in a fresh python3 kernel on data ``source`` ("subset" or "full").
+
+    No time limit (a busy machine is slow, not wrong; the benchmarks time it). The kernel
+    starts in ``workdir`` (default: a scratch folder) with ``env`` added to this process's
+    environment. Returns (the executed notebook, seconds from kernel start to the last cell).
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    if source not in DATA_SOURCES:
+        raise ValueError(f"unknown data source {source!r}; choose from {', '.join(DATA_SOURCES)}")
+    nb = with_parameters(nbformat.read(notebook, as_version=4), parameters or {})
+    env = {**os.environ, **(env or {}), "VAE_DATA_SOURCE": DATA_SOURCES[source]}
+    with tempfile.TemporaryDirectory() as scratch:
+        client = NotebookClient(nb, timeout=None, kernel_name="python3",
+                                resources={"metadata": {"path": str(workdir or scratch)}})
+        start = time.perf_counter()
+        client.execute(env=env)
+        return nb, time.perf_counter() - start
+
+
+def printed_text(nb) -> dict[str, str]:
+    """The text each code cell of an executed notebook printed, by cell id."""
+    return {c.id: "".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"}
+
+
 @dataclass
 class NotebookResult:
     """How one assignment fared in :func:`run_course`."""
@@ -275,10 +326,14 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae_helpers.course", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["release", "check", "autograde"])
+    parser.add_argument("command", choices=["release", "check", "autograde", "execute"])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: .)")
     parser.add_argument("--assignment", action="append", help="limit to this assignment (repeatable)")
     parser.add_argument("--student", action="append", help="autograde: limit to this student (repeatable)")
+    parser.add_argument("--source", choices=sorted(DATA_SOURCES), default="subset",
+                        help="execute: the embedded subset (offline) or the full MNIST ($VAE_DATA_DIR)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=EXPRESSION",
+                        help="execute: override a notebook variable, e.g. \"SEEDS=[0, 1, 2]\" (repeatable)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if not (root / "solutions").is_dir():
@@ -299,7 +354,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make course: {'OK' if ok else 'FAILED'} in {time.perf_counter() - start:.0f} s "
               f"(executed solutions: {root / 'build' / 'executed'})")
         return 0 if ok else 1
+    if args.command == "execute":
+        return execute_and_print(root, names, args.source, args.set, parser)
     return 0 if autograde_class(root, args.assignment, args.student) else 1
+
+
+def execute_and_print(root: Path, names: list[str], source: str, settings: list[str],
+                      parser: argparse.ArgumentParser) -> int:
+    """``execute``: run each solution notebook on ``source``, print its text output, keep it under build/."""
+    import nbformat
+
+    if any("=" not in setting for setting in settings):
+        parser.error("--set takes NAME=EXPRESSION, e.g. --set \"SEEDS=[0, 1, 2]\"")
+    parameters = dict(setting.split("=", 1) for setting in settings)
+    for name in names:
+        print(f"executing {name} on the {source} ...", flush=True)
+        nb, seconds = execute(root / "solutions" / name / f"{name}.ipynb", source, parameters=parameters)
+        for cell_id, text in printed_text(nb).items():
+            if text.strip():
+                print(f"--- {cell_id}\n{text.rstrip()}")
+        target = root / "build" / f"executed-{source}" / f"{name}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+        print(f"{name}: {seconds:.0f} s; executed notebook: {target}")
+    return 0
 
 
 if __name__ == "__main__":

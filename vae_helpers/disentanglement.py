@@ -25,9 +25,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .data import IMAGE_SIDE
-from .plotting import show_images
-
 
 def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Mean over the N images of each dimension's KL to N(0, 1): (N, d), (N, d) -> (d,) in nats.
@@ -90,20 +87,6 @@ def mutual_information_gap(mu: torch.Tensor, factors: torch.Tensor, bins: int = 
 
 
 # --- figures ---------------------------------------------------------------------------
-
-def show_rows(rows: dict[str, torch.Tensor], title: str | None = None, scale: float = 0.45) -> plt.Figure:
-    """Image rows (n_k, 784), one per entry, labelled with its key; shorter rows end in blank slots."""
-    width = max(len(images) for images in rows.values())
-    padded = [torch.cat([images.detach().cpu().float().reshape(len(images), -1),
-                         torch.zeros(width - len(images), IMAGE_SIDE * IMAGE_SIDE)]) for images in rows.values()]
-    fig = show_images(torch.cat(padded), nrow=width, title=title, scale=scale)
-    ax = fig.axes[0]
-    ax.set_axis_on()
-    ax.set_xticks([])
-    side = IMAGE_SIDE + 2
-    ax.set_yticks([2 + side * (row + 0.5) for row in range(len(rows))], list(rows))
-    return fig
-
 
 def plot_rate_distortion(betas: Sequence[float], rates: Sequence[float], distortions: Sequence[float],
                          title: str = "rate / distortion") -> plt.Figure:

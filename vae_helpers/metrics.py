@@ -5,7 +5,11 @@ All functions take plain tensors: codes (N, d), images (N, 784).
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from .samplers import aggregate_posterior
 
 
 def pca_2d(codes: torch.Tensor) -> torch.Tensor:
@@ -20,17 +24,6 @@ def pca_2d(codes: torch.Tensor) -> torch.Tensor:
     # can miss the top-2 plane and draws from the global RNG
     _, _, vh = torch.linalg.svd(centred, full_matrices=False)
     return centred @ vh[:2].T
-
-
-def uniform_in_box(codes: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
-    """n points drawn uniformly in the bounding box of codes (N, d) -> (n, d).
-
-    This is "pick a random point" for a latent space that has no prior: any point
-    between the smallest and largest code on every axis.
-    """
-    low, high = codes.min(dim=0).values, codes.max(dim=0).values
-    u = torch.rand(n, codes.shape[1], generator=torch.Generator().manual_seed(seed))
-    return low + (high - low) * u.to(codes.device)
 
 
 def nearest_distance(points: torch.Tensor, reference: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
@@ -77,10 +70,6 @@ def aggregate_kl(mu: torch.Tensor, logvar: torch.Tensor, n: int = 2000, seed: in
     - ``"estimate"``: a Monte Carlo estimate of KL(q(z) || p(z)) from n draws of q(z),
       with log q(z) computed exactly as a log-mean-exp over the N clouds.
     """
-    import math
-
-    from .samplers import aggregate_posterior
-
     mu, logvar = mu.detach().cpu().double(), logvar.detach().cpu().double()
     count, d = mu.shape
     mean_kl = (-0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(dim=1)).mean().item()

@@ -66,6 +66,20 @@ def show_strip(images: torch.Tensor, labels: Sequence[str] | None = None, title:
     return fig
 
 
+def show_rows(rows: dict[str, torch.Tensor], title: str | None = None, scale: float = 0.45) -> plt.Figure:
+    """Image rows (n_k, 784), one per entry, labelled with its key; shorter rows end in blank slots."""
+    width = max(len(images) for images in rows.values())
+    padded = [torch.cat([images.detach().cpu().float().reshape(len(images), -1),
+                         torch.zeros(width - len(images), IMAGE_SIDE * IMAGE_SIDE)]) for images in rows.values()]
+    fig = show_images(torch.cat(padded), nrow=width, title=title, scale=scale)
+    ax = fig.axes[0]
+    ax.set_axis_on()
+    ax.set_xticks([])
+    side = IMAGE_SIDE + 2
+    ax.set_yticks([2 + side * (row + 0.5) for row in range(len(rows))], list(rows))
+    return fig
+
+
 def plot_history(history: History, terms: Sequence[str] | None = None, title: str = "training") -> plt.Figure:
     """Per-image train (solid) and test (dashed) curves of each loss term over optimizer steps."""
     terms = list(terms or history.train[0].keys())

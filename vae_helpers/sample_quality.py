@@ -159,6 +159,16 @@ def sample_quality(reference_features: torch.Tensor, sample_features: torch.Tens
     return {"kid": kid_mean, "kid_std": kid_std, "precision": precision, "recall": recall}
 
 
+def compare(reference: torch.Tensor, sets: dict[str, torch.Tensor], *, seed: int = 0) -> dict[str, dict[str, float]]:
+    """:func:`sample_quality` of each named image set (n, 784) against the same real images (N, 784).
+
+    The reference's features are computed once. Returns ``{name: {"kid", "kid_std",
+    "precision", "recall"}}`` in the order of ``sets``, ready for :func:`table`.
+    """
+    reference_features = features_of(reference)
+    return {name: sample_quality(reference_features, features_of(images), seed=seed) for name, images in sets.items()}
+
+
 def table(results: dict[str, dict[str, float]]) -> str:
     """A text table of named :func:`sample_quality` results, one row each."""
     width = max([len(name) for name in results] + [4])

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import torch
 
-from .metrics import uniform_in_box
-
 __all__ = ["standard_normal", "uniform_in_box", "fitted_gaussian", "fitted_mixture",
            "aggregate_posterior", "different_label_pairs", "midpoints"]
 
@@ -31,6 +29,17 @@ __all__ = ["standard_normal", "uniform_in_box", "fitted_gaussian", "fitted_mixtu
 def standard_normal(n: int, d: int, seed: int = 0) -> torch.Tensor:
     """n codes from N(0, I) in d dimensions -> (n, d)."""
     return torch.randn(n, d, generator=torch.Generator().manual_seed(seed))
+
+
+def uniform_in_box(codes: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """n points drawn uniformly in the bounding box of codes (N, d) -> (n, d).
+
+    This is "pick a random point" for a latent space that has no prior: any point
+    between the smallest and largest code on every axis.
+    """
+    low, high = codes.min(dim=0).values, codes.max(dim=0).values
+    u = torch.rand(n, codes.shape[1], generator=torch.Generator().manual_seed(seed))
+    return low + (high - low) * u.to(codes.device)
 
 
 def fitted_gaussian(codes: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
