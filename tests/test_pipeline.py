@@ -175,19 +175,21 @@ def test_grading_runs_notebooks_on_the_embedded_data_unless_told_otherwise(monke
     assert course.nbgrader(tmp_path).stdout.strip() == "torchvision"
 
 
-def test_execute_overrides_a_variable_and_runs_on_the_chosen_source(tmp_path):
+def test_execute_overrides_a_variable_where_it_is_set_and_runs_on_the_chosen_source(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("SEEDS = [0]  # the default", id="setup"),
-                nbformat.v4.new_code_cell("import os\nprint(SEEDS, os.environ['VAE_DATA_SOURCE'])", id="show")]
+    nb.cells = [nbformat.v4.new_code_cell("import os\nSEEDS = [\n    0,\n]  # the default\nfirst = SEEDS[-1]", id="setup"),
+                nbformat.v4.new_code_cell("print(SEEDS, first, os.environ['VAE_DATA_SOURCE'])", id="show")]
     path = tmp_path / "toy.ipynb"
     nbformat.write(nb, path)
     executed, seconds = course.execute(path, "full", parameters={"SEEDS": "[0, 1, 2]"})
-    assert course.printed_text(executed)["show"] == "[0, 1, 2] torchvision\n"
+    assert course.printed_text(executed)["show"] == "[0, 1, 2] 2 torchvision\n", "used later in its own cell too"
     assert seconds > 0
     executed, _ = course.execute(path, "subset")
-    assert course.printed_text(executed)["show"] == "[0] embedded\n"
-    assert nbformat.read(path, as_version=4).cells[0].source == "SEEDS = [0]  # the default", "the file is untouched"
+    assert course.printed_text(executed)["show"] == "[0] 0 embedded\n"
+    assert "# the default" in nbformat.read(path, as_version=4).cells[0].source, "the file is untouched"
     with pytest.raises(ValueError, match="no code cell assigns STEPS"):
         course.with_parameters(nb, {"STEPS": "10"})
+    with pytest.raises(SyntaxError):
+        course.with_parameters(nb, {"SEEDS": "[0, 1"})
     with pytest.raises(ValueError, match="unknown data source"):
         course.execute(path, "mnist")

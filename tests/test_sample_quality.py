@@ -171,3 +171,13 @@ def test_compare_scores_every_named_set_against_one_reference():
     for name, images in (("real", same), ("noise", noise)):
         assert results[name] == Q.sample_quality(features, Q.features_of(images), seed=3)
     assert results["real"]["precision"] > results["noise"]["precision"] + 0.5
+
+
+def test_table_shows_the_spread_between_seeds_when_there_is_one(real, same_distribution):
+    one = {"set": Q.sample_quality(real, same_distribution, seed=0)}
+    seeds = Q.over_seeds([one, {"set": Q.sample_quality(real, 0.1 * torch.randn(600, 2), seed=0)}])
+    assert Q.table(one).count("±") == 1, "one seed: only KID's spread over subsets"
+    row = Q.table(seeds).splitlines()[1]
+    assert row.count("±") == 3
+    assert f"{seeds['set']['precision']:.2f} ± {seeds['set']['precision_std']:.2f}" in row
+    assert f"{seeds['set']['recall']:.2f} ± {seeds['set']['recall_std']:.2f}" in row

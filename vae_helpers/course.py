@@ -179,20 +179,32 @@ def export_html(notebook: Path, target: Path) -> None:
 
 
 def with_parameters(nb, parameters: dict[str, str]):
-    """``nb`` with ``NAME = expression`` cells inserted after the first code cell that assigns each NAME.
+    """``nb`` with the first top-level ``NAME = ...`` statement of each NAME replaced by ``NAME = expression``.
 
-    ``parameters`` maps names to Python expressions (as text), e.g. ``{"SEEDS": "[0, 1, 2]"}``:
-    the notebook runs as written, except that the override wins from that point on.
+    ``parameters`` maps names to Python expressions (as text), e.g. ``{"SEEDS": "[0, 1, 2]"}``.
+    The assignment is replaced where it stands, so code after it in the same cell sees
+    the new value; the rest of the notebook runs as written.
     """
-    import nbformat
+    import ast
 
     for name, expression in parameters.items():
-        assigns = re.compile(rf"^{re.escape(name)}\s*=", re.MULTILINE)
-        index = next((i for i, cell in enumerate(nb.cells)
-                      if cell.cell_type == "code" and assigns.search(cell.source)), None)
-        if index is None:
-            raise ValueError(f"no code cell assigns {name}; nothing to override")
-        nb.cells.insert(index + 1, nbformat.v4.new_code_cell(f"{name} = {expression}  # set from the command line"))
+        ast.parse(expression, mode="eval")  # a SyntaxError here names the bad expression
+        for cell in nb.cells:
+            if cell.cell_type != "code" or name not in cell.source:
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:  # IPython magics: not a cell we can edit safely
+                continue
+            target = next((node for node in tree.body if isinstance(node, ast.Assign)
+                           and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)), None)
+            if target is not None:
+                lines = cell.source.split("\n")
+                lines[target.lineno - 1:target.end_lineno] = [f"{name} = {expression}  # set from the command line"]
+                cell.source = "\n".join(lines)
+                break
+        else:
+            raise ValueError(f"no code cell assigns {name} at its top level; nothing to override")
     return nb
 
 

@@ -170,12 +170,19 @@ def compare(reference: torch.Tensor, sets: dict[str, torch.Tensor], *, seed: int
 
 
 def table(results: dict[str, dict[str, float]]) -> str:
-    """A text table of named :func:`sample_quality` results, one row each."""
+    """A text table of named :func:`sample_quality` results, one row each.
+
+    Rows combined by :func:`over_seeds` also show the spread of precision and recall between seeds.
+    """
     width = max([len(name) for name in results] + [4])
-    lines = [f"{'set':<{width}}  {'KID':>17}  {'precision':>9}  {'recall':>6}"]
+    spread = any("precision_std" in r for r in results.values())
+    cols = (9, 6) if not spread else (16, 13)
+    lines = [f"{'set':<{width}}  {'KID':>17}  {'precision':>{cols[0]}}  {'recall':>{cols[1]}}"]
     for name, r in results.items():
+        shares = [f"{r[key]:.2f}" + (f" ± {r[key + '_std']:.2f}" if key + "_std" in r else "")
+                  for key in ("precision", "recall")]
         lines.append(f"{name:<{width}}  {r['kid']:>8.4f} ± {r['kid_std']:<6.4f}  "
-                     f"{r['precision']:>9.2f}  {r['recall']:>6.2f}")
+                     f"{shares[0]:>{cols[0]}}  {shares[1]:>{cols[1]}}")
     return "\n".join(lines)
 
 
