@@ -66,8 +66,8 @@ def solution_outputs(graded):
     course_dir, _ = graded
 
     def outputs(name: str) -> dict[str, str]:
-        return course.printed_text(nbformat.read(course_dir / "autograded" / course.SOLUTION / name / f"{name}.ipynb",
-                                          as_version=4))
+        executed = course_dir / "autograded" / course.SOLUTION / name / f"{name}.ipynb"
+        return course.printed_text(nbformat.read(executed, as_version=4))
 
     return outputs
 

@@ -18,9 +18,9 @@ every solution earns full marks without errors and every blank earns zero.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -185,8 +185,6 @@ def with_parameters(nb, parameters: dict[str, str]):
     The assignment is replaced where it stands, so code after it in the same cell sees
     the new value; the rest of the notebook runs as written.
     """
-    import ast
-
     for name, expression in parameters.items():
         ast.parse(expression, mode="eval")  # a SyntaxError here names the bad expression
         for cell in nb.cells:
