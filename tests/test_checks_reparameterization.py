@@ -230,10 +230,12 @@ def test_each_reparameterize_check_catches_its_mistakes(check, fn, symptom):
         check(fn)
 
 
-def test_the_visible_check_misses_only_what_the_hidden_ones_catch():
-    """The visible check is a first filter; these mistakes need the hidden checks."""
-    for fn in (centred_uniform_noise, laplace_noise, seeded_every_call, noise_drawn_once, two_dimensional_only):
-        check_reparameterize_basics(fn)
+def test_the_visible_check_misses_only_what_needs_other_shapes():
+    """The visible check tries (B, d) inputs only; a sampler that breaks for other shapes needs the hidden checks."""
+    check_reparameterize_basics(two_dimensional_only)
+    for fn in (centred_uniform_noise, laplace_noise, seeded_every_call, noise_drawn_once):
+        with pytest.raises(CheckFailed):
+            check_reparameterize_basics(fn)
 
 
 # --- score_function_gradient: correct answers -------------------------------------------------
@@ -362,9 +364,9 @@ WRONG_SCORE = {
     score_not_divided: "biased.*mu = 1, sigma = 0.5.*close to sigma² = 0.25",
     score_divided_by_sigma: "biased.*mu = 1, sigma = 0.5.*close to sigma = 0.5",
     score_sign_flipped: "wrong sign",
-    score_std_is_variance: "biased.*step function.*0.4\\d* times the exact value\\.$",
+    score_std_is_variance: "sigma = 0.5 their variance.*standard deviation sigma²",
     score_of_logvar: "biased.*mu = 2, sigma = 1",
-    pathwise_instead: "step function.*raised RuntimeError",
+    pathwise_instead: "matches that of the reparameterized estimate 2z",
     score_through_the_sample: "All 10 estimates are exactly 0",
     surrogate_through_the_sample: "biased",
     returns_the_mean: "expected \\(10,\\): one gradient estimate per sample",
@@ -395,9 +397,9 @@ def score_with_a_baseline(f, mu, logvar, n_samples):
 
 
 def test_a_variance_reduced_estimator_is_told_apart_by_its_spread():
-    check_score_function_basics(score_with_a_baseline)
-    with pytest.raises(CheckFailed, match="spread of the estimates is not that of the score-function estimator"):
-        check_score_function_properties(score_with_a_baseline)
+    for check in SCORE_CHECKS:  # unbiased, so only the spread gives it away, in the visible check too
+        with pytest.raises(CheckFailed, match="spread of the estimates is not that of the score-function estimator"):
+            check(score_with_a_baseline)
 
 
 # --- how the checks behave as a whole ---------------------------------------------------------

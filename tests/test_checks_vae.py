@@ -249,7 +249,7 @@ WRONG_VAES = {
     IgnoresLatentDim: r"maps 400 -> 8 features; expected 400 -> 3",
     RenamedLayers: "no nn.Linear layer named fc_mu",
     WrongHiddenSize: "expected 784 -> 400",
-    NoFlatten: r"\(64, 1, 28, 28\)",
+    NoFlatten: r"\(\d+, 1, 28, 28\)",
     UnusedLayer: "No gradient reaches fc_extra",
     NotImplementedVAE: "not implemented yet",
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from ._core import build_model, call, check, close, expect_tensor, fail, fake_images
 
@@ -13,7 +14,8 @@ PIXELS = 784
 
 @check
 def check_autoencoder_shapes(Autoencoder: type) -> str:
-    """encode: (B, 784) -> (B, latent_dim); decode and forward: -> (B, 784) in [0, 1]."""
+    """encode: (B, 784) -> (B, latent_dim); decode and forward: -> (B, 784) in [0, 1]; and, on a small
+    batch, the behaviour that :func:`check_autoencoder_behaviour` tests at another size."""
     for latent_dim in (8, 3):
         model = build_model(Autoencoder, "Autoencoder", latent_dim=latent_dim)
         x = fake_images(5)
@@ -26,17 +28,24 @@ def check_autoencoder_shapes(Autoencoder: type) -> str:
             if value.min() < 0 or value.max() > 1:
                 fail(f"{name} has values in [{value.min():.3g}, {value.max():.3g}]; pixels must lie in "
                      f"[0, 1], like the images it reconstructs.")
-    return "Autoencoder has the right shapes and output range"
+    _expect_autoencoder_behaviour(model, fake_images(3, seed=5))
+    return "Autoencoder has the right shapes and output range, and behaves like an autoencoder on a small batch"
 
 
 @check
 def check_autoencoder_behaviour(Autoencoder: type) -> str:
     """forward = decode(encode(x)), deterministic, per-image, image-shaped input, gradients everywhere."""
     model = build_model(Autoencoder, "Autoencoder", latent_dim=4)
+    _expect_autoencoder_behaviour(model, fake_images(6, seed=1))
+    return "Autoencoder behaves like an autoencoder"
+
+
+def _expect_autoencoder_behaviour(model: nn.Module, x: torch.Tensor) -> None:
+    """Fail unless ``model`` (in training mode) treats the batch ``x`` (B, 784) like an autoencoder."""
+    batch = len(x)
     model.train()
-    x = fake_images(6, seed=1)
     out = call("forward(x)", model, x)
-    expect_tensor(out, "model(x)", (6, PIXELS))
+    expect_tensor(out, "model(x)", (batch, PIXELS))
     if not close(out, call("forward(x)", model, x)):
         fail("Two calls of model(x) on the same x gave different outputs: an autoencoder is "
              "deterministic (no noise, no dropout).")
@@ -46,15 +55,15 @@ def check_autoencoder_behaviour(Autoencoder: type) -> str:
     if not close(alone, out[:1], atol=1e-5):
         fail("The reconstruction of an image changes when other images are in the batch: each image "
              "must be encoded and decoded on its own.")
-    images = x.reshape(6, 1, 28, 28)
-    as_images = call("forward(x) for x of shape (6, 1, 28, 28)", model, images)
-    expect_tensor(as_images, "model(x) for x of shape (6, 1, 28, 28)", (6, PIXELS))
+    shaped = f"model(x) for x of shape ({batch}, 1, 28, 28)"
+    as_images = call(shaped, model, x.reshape(batch, 1, 28, 28))
+    expect_tensor(as_images, shaped, (batch, PIXELS))
     if not close(as_images, out):
         fail("model(x) gives different results for images shaped (B, 1, 28, 28) and (B, 784).")
     z = model.encode(x)
     if close(model.decode(z), model.decode(z + 3.0), atol=1e-6):
         fail("decode(z) does not change when z changes: the decoder must use the code.")
-    if close(model.encode(x), model.encode(fake_images(6, seed=2)), atol=1e-6):
+    if close(model.encode(x), model.encode(fake_images(batch, seed=2)), atol=1e-6):
         fail("encode(x) gives the same code for different images: the encoder must use the input.")
     model.zero_grad()
     ((model(x) - x) ** 2).sum().backward()
@@ -62,7 +71,6 @@ def check_autoencoder_behaviour(Autoencoder: type) -> str:
               if p.requires_grad and (p.grad is None or not bool(p.grad.abs().sum() > 0))]
     if frozen:
         fail(f"No gradient reaches {', '.join(frozen)}: every layer should take part in encode or decode.")
-    return "Autoencoder behaves like an autoencoder"
 
 
 def _loss(reconstruction_loss: Callable, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -75,6 +83,13 @@ def _loss(reconstruction_loss: Callable, x_hat: torch.Tensor, x: torch.Tensor) -
     return loss
 
 
+def _expect_graph(loss: torch.Tensor) -> None:
+    """Fail unless ``loss``, computed from an x_hat that requires grad, is part of the autograd graph."""
+    if not loss.requires_grad:
+        fail("reconstruction_loss is cut off from the autograd graph (did it use .detach(), .item() "
+             "or numpy?): training needs its gradient.")
+
+
 def _expected_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return ((x_hat.double() - x.double()) ** 2).sum()
 
@@ -84,10 +99,11 @@ def check_reconstruction_loss_value(reconstruction_loss: Callable) -> str:
     """A scalar: squared error summed over pixels and over the batch."""
     g = torch.Generator().manual_seed(3)
     x_hat, x = torch.rand(4, PIXELS, generator=g), torch.rand(4, PIXELS, generator=g)
-    loss = _loss(reconstruction_loss, x_hat, x)
+    loss = _loss(reconstruction_loss, x_hat.requires_grad_(True), x)
     expected = _expected_loss(x_hat, x)
     if close(loss, expected):
-        return "reconstruction_loss has the right value"
+        _expect_graph(loss)
+        return "reconstruction_loss has the right value and a gradient"
     ratio = float(loss.detach().double() / expected)
     hints = {
         1 / 4: "it looks averaged over the batch; the course's losses are summed over the batch",
@@ -123,9 +139,7 @@ def check_reconstruction_loss_properties(reconstruction_loss: Callable) -> str:
              f"({parts:.4f}): the loss must add up over the batch.")
     x_hat = x_hat.clone().requires_grad_(True)
     loss = _loss(reconstruction_loss, x_hat, x)
-    if not loss.requires_grad:
-        fail("reconstruction_loss is cut off from the autograd graph (did it use .detach(), .item() "
-             "or numpy?): training needs its gradient.")
+    _expect_graph(loss)
     call("loss.backward()", loss.backward)
     if x_hat.grad is None or not close(x_hat.grad, 2 * (x_hat.detach() - x)):
         fail("The gradient of reconstruction_loss with respect to x_hat is wrong; for a squared error "

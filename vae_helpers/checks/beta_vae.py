@@ -130,28 +130,10 @@ def _diagnose_loss(beta_vae_loss: Callable, batch: int, latent: int, seed: int) 
          f"closed-form KL(q || N(0, I)) summed over latent dimensions and batch is {float(kl):.4g}.")
 
 
-@check
-def check_beta_vae_loss_value(beta_vae_loss: Callable) -> str:
-    """A scalar equal to BCE + beta * KL, both summed over the batch, for several beta."""
-    _diagnose_loss(beta_vae_loss, batch=4, latent=3, seed=0)
-    return "beta_vae_loss has the right value for beta = 0, 1 and 3"
-
-
-@check
-def check_beta_vae_loss_properties(beta_vae_loss: Callable) -> str:
-    """Other shapes, additivity over the batch, untouched inputs, and the gradients of each term."""
-    _diagnose_loss(beta_vae_loss, batch=7, latent=5, seed=1)
-    _diagnose_loss(beta_vae_loss, batch=1, latent=1, seed=2)
-
-    inputs = _loss_inputs(5, 4, seed=3)
+def _expect_untouched_inputs_and_gradients(beta_vae_loss: Callable, inputs: tuple[torch.Tensor, ...],
+                                           beta: float) -> None:
+    """Fail if the loss changes its ``inputs`` (recon_x, x, mu, logvar) in place or has the wrong gradients."""
     originals = [t.clone() for t in inputs]
-    beta = 2.5
-    whole = float(_loss_value(beta_vae_loss, inputs, beta))
-    parts = sum(float(_loss_value(beta_vae_loss, tuple(t[i:i + 1] for t in inputs), beta)) for i in range(5))
-    if abs(whole - parts) > 1e-4 * max(1.0, abs(parts)):
-        fail(f"The loss of a batch ({whole:.4f}) is not the sum of the losses of its images ({parts:.4f}): "
-             f"the loss must add up over the batch.")
-
     call("beta_vae_loss(recon_x, x, mu, logvar, beta)", beta_vae_loss, *inputs, beta)
     if any(not torch.equal(a, b) for a, b in zip(inputs, originals)):
         fail("beta_vae_loss changed its input tensors (an in-place operation such as exp_ or +=): the "
@@ -173,6 +155,32 @@ def check_beta_vae_loss_properties(beta_vae_loss: Callable) -> str:
         if grad is None or not close(grad, want, rtol=1e-3, atol=1e-4):
             fail(f"The gradient of beta_vae_loss with respect to {name} is wrong; {name} enters the loss only "
                  f"through {term}.")
+
+
+@check
+def check_beta_vae_loss_value(beta_vae_loss: Callable) -> str:
+    """A scalar equal to BCE + beta * KL, both summed over the batch, for several beta; inputs untouched;
+    the gradient of each term."""
+    _diagnose_loss(beta_vae_loss, batch=4, latent=3, seed=0)
+    _expect_untouched_inputs_and_gradients(beta_vae_loss, _loss_inputs(4, 3, seed=0), beta=3.0)
+    return "beta_vae_loss has the right value for beta = 0, 1 and 3, and the right gradients"
+
+
+@check
+def check_beta_vae_loss_properties(beta_vae_loss: Callable) -> str:
+    """Other shapes, additivity over the batch, untouched inputs, and the gradients of each term."""
+    _diagnose_loss(beta_vae_loss, batch=7, latent=5, seed=1)
+    _diagnose_loss(beta_vae_loss, batch=1, latent=1, seed=2)
+
+    inputs = _loss_inputs(5, 4, seed=3)
+    beta = 2.5
+    whole = float(_loss_value(beta_vae_loss, inputs, beta))
+    parts = sum(float(_loss_value(beta_vae_loss, tuple(t[i:i + 1] for t in inputs), beta)) for i in range(5))
+    if abs(whole - parts) > 1e-4 * max(1.0, abs(parts)):
+        fail(f"The loss of a batch ({whole:.4f}) is not the sum of the losses of its images ({parts:.4f}): "
+             f"the loss must add up over the batch.")
+
+    _expect_untouched_inputs_and_gradients(beta_vae_loss, inputs, beta)
     return "beta_vae_loss adds up over the batch and has the right gradients"
 
 
@@ -238,25 +246,39 @@ def _compare_units(active_units: Callable, mu: torch.Tensor, described: list[str
          f"({0.01 if threshold is None else threshold:g}).")
 
 
+def _expect_threshold_used(active_units: Callable, mu: torch.Tensor, described: list[str], threshold: float) -> None:
+    """Fail unless active_units(mu, threshold) gives the mask for that threshold."""
+    mask = _mask(active_units, mu, threshold)
+    if torch.equal(mask, _mask(active_units, mu, None)) and not _matches(mask, _expected_units(mu, threshold)):
+        fail(f"active_units(mu, threshold={threshold:g}) marks the same dimensions as the default "
+             f"threshold 0.01: the threshold argument seems to be ignored.")
+    _compare_units(active_units, mu, described, threshold)
+
+
+def _expect_untouched(active_units: Callable, mu: torch.Tensor) -> None:
+    given = mu.clone()
+    call("active_units(mu)", active_units, given)
+    if not torch.equal(given, mu):
+        fail("active_units changed its input mu (an in-place operation such as sub_ or -=).")
+
+
 @check
 def check_active_units_value(active_units: Callable) -> str:
-    """A boolean mask (d,): Var over the inputs of each posterior mean > 0.01 (the default threshold)."""
+    """A boolean mask (d,): Var over the inputs of each posterior mean > threshold, at the default 0.01 and
+    at 0.1; the input left unchanged."""
     mu, described = _posterior_means(seed=0)
     _compare_units(active_units, mu, described, threshold=None)
-    return "active_units finds the active dimensions"
+    _expect_threshold_used(active_units, mu, described, 0.1)
+    _expect_untouched(active_units, mu)
+    return "active_units finds the active dimensions, at the default threshold and at 0.1"
 
 
 @check
 def check_active_units_threshold(active_units: Callable) -> str:
     """Honours the threshold argument, other shapes, float64 input, inputs that require grad, untouched input."""
     mu, described = _posterior_means(seed=1, n=300)
-    default = _mask(active_units, mu, None)
     for threshold in (0.5, 1e-3, 1e-5):
-        mask = _mask(active_units, mu, threshold)
-        if torch.equal(mask, default) and not _matches(default, _expected_units(mu, threshold)):
-            fail(f"active_units(mu, threshold={threshold:g}) marks the same dimensions as the default "
-                 f"threshold 0.01: the threshold argument seems to be ignored.")
-        _compare_units(active_units, mu, described, threshold)
+        _expect_threshold_used(active_units, mu, described, threshold)
     _compare_units(active_units, mu.double(), described, 0.01)
 
     few, _ = _posterior_means(seed=2, n=3)  # fewer inputs than dimensions
@@ -265,10 +287,7 @@ def check_active_units_threshold(active_units: Callable) -> str:
     wide = torch.randn(50, 9, generator=g) * torch.logspace(-3, 0, 9)
     _compare_units(active_units, wide, [f"dimension {j}" for j in range(9)], 0.01)
 
-    given = mu.clone()
-    call("active_units(mu)", active_units, given)
-    if not torch.equal(given, mu):
-        fail("active_units changed its input mu (an in-place operation such as sub_ or -=).")
+    _expect_untouched(active_units, mu)
     mask = call("active_units(mu) for mu that requires grad", active_units, mu.clone().requires_grad_(True))
     if not isinstance(mask, _Tensor) or not _matches(mask.cpu(), _expected_units(mu, 0.01)):
         fail("active_units(mu) gives a different answer when mu requires grad (as the encoder's output does).")

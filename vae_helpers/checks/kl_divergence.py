@@ -138,9 +138,54 @@ def _diagnose_closed_form(out: torch.Tensor, mu: torch.Tensor, logvar: torch.Ten
     return None
 
 
+def _kl_untouched(kl_divergence: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The student's KL per example (B,) for copies of mu, logvar (B, d); fails if it changed them in place."""
+    mu_in, logvar_in = mu.clone(), logvar.clone()
+    out = _per_example(call("kl_divergence(mu, logvar)", kl_divergence, mu_in, logvar_in),
+                       "kl_divergence(mu, logvar)", mu)
+    if not (torch.equal(mu_in, mu) and torch.equal(logvar_in, logvar)):
+        fail("kl_divergence changed its inputs mu or logvar in place; the encoder's outputs must stay "
+             "as they were.")
+    return out
+
+
+def _expect_wide_range(kl_divergence: Callable) -> None:
+    """Fail unless the KL is right for log-variances from -6 to 4 (a trained encoder's sharp posteriors go below -4)."""
+    mu, logvar = _inputs(6, 2, seed=12, mu_scale=2.0, logvar_range=(-6.0, 4.0))
+    out = _per_example(call("kl_divergence(mu, logvar)", kl_divergence, mu, logvar), "kl_divergence(mu, logvar)", mu)
+    expected = _kl(mu, logvar)
+    if not close(out, expected, rtol=1e-4, atol=1e-4):
+        i = int((out.detach().double() - expected).abs().argmax())
+        fail(f"kl_divergence is right for moderate inputs but wrong for mu = {_fmt(mu[i])}, logvar = "
+             f"{_fmt(logvar[i])}: it gave {float(out[i]):.4f}, the KL is {float(expected[i]):.4f}. The formula "
+             f"holds for every logvar; nothing should be clamped or cut off.")
+
+
+def _expect_kl_gradient(kl_divergence: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """Fail unless backpropagating a weighted sum of the KLs gives mu and the slope of logvar, per example."""
+    mu, logvar = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+    out = call("kl_divergence(mu, logvar)", kl_divergence, mu, logvar)
+    if not out.requires_grad:
+        fail("The output of kl_divergence is cut off from the autograd graph (was it detached, or "
+             "computed with .item() or NumPy?): training needs its gradient.")
+    weights = torch.linspace(0.5, 2.0, len(mu))  # different per example, so a mix-up of examples shows
+    call("backward through kl_divergence", (out * weights).sum().backward)
+    expected = {"mu": weights[:, None] * mu.detach(),
+                "logvar": weights[:, None] * 0.5 * (logvar.detach().exp() - 1.0)}
+    for name, tensor in (("mu", mu), ("logvar", logvar)):
+        grad = tensor.grad
+        if grad is None or not bool(grad.abs().sum() > 0):
+            fail(f"No gradient reaches {name}: the KL depends on {name}, so its gradient cannot be zero.")
+        if not close(grad, expected[name], rtol=1e-3, atol=1e-4):
+            fail(f"The gradient of kl_divergence with respect to {name} is wrong: for {name} = "
+                 f"{_fmt(tensor[0])} it is {_fmt(grad[0])}, but the KL's slope there is "
+                 f"{_fmt(expected[name][0])}.")
+
+
 @check
 def check_kl_divergence_value(kl_divergence: Callable) -> str:
-    """One KL per example, zero at the prior, and the right values on a non-square batch."""
+    """One KL per example, zero at the prior, the right values and gradient on a non-square batch, inputs untouched,
+    and the right values for log-variances from -6 to 4."""
     mu, logvar = torch.zeros(4, 3), torch.zeros(4, 3)
     zero = _per_example(call("kl_divergence(mu, logvar)", kl_divergence, mu, logvar),
                         "kl_divergence(mu, logvar) at mu = logvar = 0", mu)
@@ -149,11 +194,12 @@ def check_kl_divergence_value(kl_divergence: Callable) -> str:
              f"kl_divergence gave {_fmt(zero)} for a batch of 4 examples with 3 latent dimensions.")
 
     mu, logvar = _inputs(5, 3, seed=11)
-    out = _per_example(call("kl_divergence(mu, logvar)", kl_divergence, mu.clone(), logvar.clone()),
-                       "kl_divergence(mu, logvar)", mu)
+    out = _kl_untouched(kl_divergence, mu, logvar)
     expected = _kl(mu, logvar)
     if close(out, expected, rtol=1e-4, atol=1e-4):
-        return "kl_divergence gives the right KL for each example"
+        _expect_wide_range(kl_divergence)
+        _expect_kl_gradient(kl_divergence, mu, logvar)
+        return "kl_divergence gives the right KL for each example, and its gradient"
     symptom = _diagnose_closed_form(out, mu, logvar)
     if symptom:
         fail(f"On a batch of 5 examples with 3 latent dimensions, kl_divergence(mu, logvar) {symptom}.")
@@ -167,12 +213,7 @@ def check_kl_divergence_properties(kl_divergence: Callable) -> str:
     """Per example for any shape, never negative, matches torch.distributions and a Monte Carlo
     estimate, leaves its inputs alone, and has the KL's gradient."""
     mu, logvar = _inputs(6, 3, seed=21)
-    mu_in, logvar_in = mu.clone(), logvar.clone()
-    out = _per_example(call("kl_divergence(mu, logvar)", kl_divergence, mu_in, logvar_in),
-                       "kl_divergence(mu, logvar)", mu)
-    if not (torch.equal(mu_in, mu) and torch.equal(logvar_in, logvar)):
-        fail("kl_divergence changed its inputs mu or logvar in place; the encoder's outputs must stay "
-             "as they were.")
+    out = _kl_untouched(kl_divergence, mu, logvar)
     for batch, dim in ((1, 4), (7, 1), (2, 8)):
         small_mu, small_logvar = _inputs(batch, dim, seed=batch)
         small = _per_example(call("kl_divergence(mu, logvar)", kl_divergence, small_mu, small_logvar),
@@ -215,23 +256,7 @@ def check_kl_divergence_properties(kl_divergence: Callable) -> str:
              f"2500 draws: for example {i} it gave {float(out[i]):.4f}, the estimate is "
              f"{float(estimate[i]):.4f} +- {float(stderr[i]):.4f} ({float(z[i]):.0f} standard errors away).")
 
-    mu, logvar = (t.clone().requires_grad_(True) for t in _inputs(5, 3, seed=24))
-    out = call("kl_divergence(mu, logvar)", kl_divergence, mu, logvar)
-    if not out.requires_grad:
-        fail("The output of kl_divergence is cut off from the autograd graph (was it detached, or "
-             "computed with .item() or NumPy?): training needs its gradient.")
-    weights = torch.linspace(0.5, 2.0, 5)  # different per example, so a mix-up of examples shows
-    call("backward through kl_divergence", (out * weights).sum().backward)
-    expected = {"mu": weights[:, None] * mu.detach(),
-                "logvar": weights[:, None] * 0.5 * (logvar.detach().exp() - 1.0)}
-    for name, tensor in (("mu", mu), ("logvar", logvar)):
-        grad = tensor.grad
-        if grad is None or not bool(grad.abs().sum() > 0):
-            fail(f"No gradient reaches {name}: the KL depends on {name}, so its gradient cannot be zero.")
-        if not close(grad, expected[name], rtol=1e-3, atol=1e-4):
-            fail(f"The gradient of kl_divergence with respect to {name} is wrong: for {name} = "
-                 f"{_fmt(tensor[0])} it is {_fmt(grad[0])}, but the KL's slope there is "
-                 f"{_fmt(expected[name][0])}.")
+    _expect_kl_gradient(kl_divergence, *_inputs(5, 3, seed=24))
     return "kl_divergence behaves like the KL divergence, gradient included"
 
 
@@ -301,37 +326,17 @@ def _expect_unbiased(estimates: torch.Tensor, mu: torch.Tensor, logvar: torch.Te
          f"lands within +-{_Z * float(stderr[i]):.4f} ({_Z:.0f} standard errors) of it.")
 
 
-@check
-def check_kl_monte_carlo_basics(kl_monte_carlo: Callable) -> str:
-    """One estimate per example, random from call to call, and close to the closed form for many draws."""
-    mu, logvar = _inputs(5, 3, seed=31, mu_scale=1.0, logvar_range=(-2.0, 1.0))
-    n = 2000  # (5, 3) x 2000 draws stays under the size at which torch starts extra threads
-    first = _estimate(kl_monte_carlo, mu, logvar, n)
-    second = _estimate(kl_monte_carlo, mu, logvar, n)
-    if torch.equal(first, second):
-        fail("Two calls of kl_monte_carlo with the same mu and logvar gave exactly the same estimates; "
-             "an average over random draws varies from one call to the next.")
-    _expect_unbiased(first, mu, logvar, n, f"With n_samples={n} on a batch of 5 examples with 3 latent "
-                                           f"dimensions")
-    return "kl_monte_carlo gives one estimate per example, close to the KL"
-
-
-@check
-def check_kl_monte_carlo_statistics(kl_monte_carlo: Callable) -> str:
-    """Fresh draws for every example, unbiased even for few draws, spread shrinking like 1/sqrt(n),
-    and draws from q (tested where q is far from the prior)."""
-    for batch, dim in ((1, 4), (6, 2)):
-        mu, logvar = _inputs(batch, dim, seed=40 + batch)
-        _estimate(kl_monte_carlo, mu, logvar, 1)
-
-    twins = _estimate(kl_monte_carlo, torch.tensor([[0.5, -1.0, 0.2]] * 2), torch.tensor([[0.3, -0.7, 0.0]] * 2), 10)
+def _expect_fresh_per_example(kl_monte_carlo: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """Fail unless two examples with the same mu, logvar (1, d) get different estimates."""
+    twins = _estimate(kl_monte_carlo, mu.expand(2, -1).clone(), logvar.expand(2, -1).clone(), 10)
     if twins[0] == twins[1]:
         fail("Two examples with the same mu and logvar got exactly the same estimate: the examples of a "
              "batch share their random draws.")
 
-    mu = torch.tensor([[0.5, -1.0], [1.5, 0.3], [-0.2, 2.0]])
-    logvar = torch.tensor([[-1.5, 0.8], [-0.5, -2.0], [1.0, 0.5]])
-    calls = 300
+
+def _expect_averages_of_n_draws(kl_monte_carlo: Callable, mu: torch.Tensor, logvar: torch.Tensor,
+                                calls: int = 300) -> None:
+    """Over ``calls`` calls: unbiased with n_samples=2, and a spread that shrinks like 1/sqrt(n_samples)."""
     theory = _log_ratio_sd(mu, logvar)
     for n in (2, 50):
         runs = torch.stack([_estimate(kl_monte_carlo, mu, logvar, n) for _ in range(calls)])
@@ -347,6 +352,37 @@ def check_kl_monte_carlo_statistics(kl_monte_carlo: Callable) -> str:
                  f"deviation {float(spread[i]):.4f}, but an average of {n} independent draws from q "
                  f"varies with standard deviation {float(expected[i]):.4f} (one draw's {float(theory[i]):.4f} "
                  f"over sqrt({n})): n_samples is not the number of draws that get averaged.")
+
+
+@check
+def check_kl_monte_carlo_basics(kl_monte_carlo: Callable) -> str:
+    """One estimate per example, random from call to call and from example to example, close to the closed
+    form for many draws, unbiased for 2 draws, with a spread that shrinks like 1/sqrt(n_samples)."""
+    mu, logvar = _inputs(5, 3, seed=31, mu_scale=1.0, logvar_range=(-2.0, 1.0))
+    n = 2000  # (5, 3) x 2000 draws stays under the size at which torch starts extra threads
+    first = _estimate(kl_monte_carlo, mu, logvar, n)
+    second = _estimate(kl_monte_carlo, mu, logvar, n)
+    if torch.equal(first, second):
+        fail("Two calls of kl_monte_carlo with the same mu and logvar gave exactly the same estimates; "
+             "an average over random draws varies from one call to the next.")
+    _expect_unbiased(first, mu, logvar, n, f"With n_samples={n} on a batch of 5 examples with 3 latent "
+                                           f"dimensions")
+    _expect_fresh_per_example(kl_monte_carlo, mu[:1], logvar[:1])
+    _expect_averages_of_n_draws(kl_monte_carlo, mu[:3, :2], logvar[:3, :2])
+    return "kl_monte_carlo gives one estimate per example, close to the KL"
+
+
+@check
+def check_kl_monte_carlo_statistics(kl_monte_carlo: Callable) -> str:
+    """Fresh draws for every example, unbiased even for few draws, spread shrinking like 1/sqrt(n),
+    and draws from q (tested where q is far from the prior)."""
+    for batch, dim in ((1, 4), (6, 2)):
+        mu, logvar = _inputs(batch, dim, seed=40 + batch)
+        _estimate(kl_monte_carlo, mu, logvar, 1)
+
+    _expect_fresh_per_example(kl_monte_carlo, torch.tensor([[0.5, -1.0, 0.2]]), torch.tensor([[0.3, -0.7, 0.0]]))
+    _expect_averages_of_n_draws(kl_monte_carlo, torch.tensor([[0.5, -1.0], [1.5, 0.3], [-0.2, 2.0]]),
+                                torch.tensor([[-1.5, 0.8], [-0.5, -2.0], [1.0, 0.5]]))
 
     mu, logvar = torch.tensor([[3.0, -2.0, 0.0]]), torch.tensor([[-3.0, -2.0, -4.0]])
     _expect_unbiased(_estimate(kl_monte_carlo, mu, logvar, 1000), mu, logvar, 1000,

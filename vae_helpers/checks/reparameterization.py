@@ -136,7 +136,7 @@ def _expect_gradients(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -
 
 @check
 def check_reparameterize_basics(reparameterize: Callable) -> str:
-    """Shape, dtype, randomness, centre and spread of z, and gradients that reach mu and logvar."""
+    """Shape, dtype, Gaussian noise fresh on every call, centre and spread of z, and gradients that reach mu and logvar."""
     for shape, dtype in (((5, 3), torch.float32), ((4, 2), torch.float64)):
         mu, logvar = _randn(shape, dtype=dtype), _randn(shape, dtype=dtype)
         before = (mu.clone(), logvar.clone())
@@ -147,8 +147,11 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
     mu, logvar = _inputs(10_000, (-4.0, -2.0, 0.0, 2.0))
     z = _draw(reparameterize, mu, logvar)
     _expect_noise(z, mu)
-    _expect_independent(_standardized(z, mu, logvar))
+    eps = _standardized(z, mu, logvar)
+    _expect_independent(eps)
     _expect_scale(z, mu, logvar)
+    _expect_gaussian(eps)
+    _expect_fresh(reparameterize, mu, logvar, z)
     mu, logvar = _inputs(8, (-1.0, 0.5), requires_grad=True)
     z = _draw(reparameterize, mu, logvar)
     if not z.requires_grad:
@@ -159,18 +162,25 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
         if grad is None or not bool(grad.abs().sum() > 0):
             fail(f"No gradient reaches {name} from z (it is {'missing' if grad is None else 'zero'}), "
                  f"so training could not change {name}.")
-    return "reparameterize has the right shape, centre, spread and lets gradients through"
+    return "reparameterize draws fresh Gaussian noise with the right shape, centre and spread, and lets gradients through"
 
 
 @check
 def check_reparameterize_noise(reparameterize: Callable) -> str:
-    """The noise is standard normal, independent across elements, and fresh on every call."""
+    """The noise is standard normal, independent across elements, and fresh on every call (float64, 5 columns)."""
     mu, logvar = _inputs(12_000, (-3.0, -1.0, 0.0, 1.0, 2.5), dtype=torch.float64)
     z = _draw(reparameterize, mu, logvar)
     _expect_noise(z, mu)
     eps = _standardized(z, mu, logvar)
     _expect_independent(eps)
     _expect_scale(z, mu, logvar)
+    _expect_gaussian(eps)
+    _expect_fresh(reparameterize, mu, logvar, z)
+    return "reparameterize draws independent standard normal noise, fresh on every call"
+
+
+def _expect_gaussian(eps: torch.Tensor) -> None:
+    """Fail unless the noise eps, (z - mu) / sigma, has the standard normal's mass within 1 and 2 and its 4th moment."""
     flat, n = eps.flatten(), eps.numel()
     inside1 = float((flat.abs() < 1).double().mean())
     inside2 = float((flat.abs() < 2).double().mean())
@@ -183,15 +193,18 @@ def check_reparameterize_noise(reparameterize: Callable) -> str:
         fail(f"The noise is not Gaussian: of (z - mu) / sigma, {inside1:.1%} lies within 1 and {inside2:.1%} "
              f"within 2 (a standard normal: {WITHIN_ONE_SD:.1%} and {WITHIN_TWO_SD:.1%}), and its fourth "
              f"moment is {kurtosis:.2f} (a standard normal: 3).")
+
+
+def _expect_fresh(reparameterize: Callable, mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor) -> None:
+    """Fail unless a second call with the same (mu, logvar) draws new noise, uncorrelated with that of ``z``."""
     again = _draw(reparameterize, mu, logvar)
     if close(again, z, rtol=0, atol=0):
         fail("Two calls with the same mu and logvar returned the same z: the noise does not change "
              "from one call to the next.")
-    corr = float((_standardized(again, mu, logvar) * eps).mean())
-    if abs(corr) > Z_TOLERANCE / math.sqrt(n):
+    corr = float((_standardized(again, mu, logvar) * _standardized(z, mu, logvar)).mean())
+    if abs(corr) > Z_TOLERANCE / math.sqrt(z.numel()):
         fail(f"The noise of two calls with the same mu and logvar is correlated ({corr:.2f}): one call "
              f"predicts the next.")
-    return "reparameterize draws independent standard normal noise, fresh on every call"
 
 
 @check
@@ -270,27 +283,32 @@ def _expect_mean(values: torch.Tensor, exact: float, sd: float, setting: str, si
 
 @check
 def check_score_function_basics(score_function_gradient: Callable) -> str:
-    """One estimate per sample, random, and unbiased for f(z) = z^2 at mu = 2, sigma = 1."""
+    """One random estimate per sample, new samples on every call, unbiased for f(z) = z² at (mu, sigma) = (2, 1)
+    and (1, 0.5), with the score-function estimator's variance."""
     small = _estimates(score_function_gradient, _square, "f(z) = z²", 2.0, 0.0, 10)
     if bool((small == small[0]).all()):
         value = "exactly 0" if float(small[0]) == 0 else "equal"
         fail(f"All 10 estimates are {value}: each sample should give its own, random, estimate.")
-    exact, variance = _square_gradient(2.0, 1.0)
-    values = _estimates(score_function_gradient, _square, "f(z) = z²", 2.0, 0.0, 100_000)
+    _expect_fresh_samples(score_function_gradient, 2.0)
+    mu, sigma = 2.0, 1.0
+    exact, variance = _square_gradient(mu, sigma)
+    values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 0.0, 100_000)
     _expect_mean(values, exact, math.sqrt(variance), "f(z) = z², mu = 2, sigma = 1")
-    return "score_function_gradient gives per-sample estimates whose average is the gradient"
+    _expect_square_variance(values, mu, sigma)
+    mu, sigma = 1.0, 0.5
+    exact, variance = _square_gradient(mu, sigma)
+    values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 2 * math.log(sigma), 100_000)
+    _expect_mean(values, exact, math.sqrt(variance), f"f(z) = z², mu = {mu:g}, sigma = {sigma:g}", sigma)
+    _expect_square_variance(values, mu, sigma)
+    return "score_function_gradient gives fresh per-sample estimates, unbiased and with the score function's variance"
 
 
 @check
 def check_score_function_properties(score_function_gradient: Callable) -> str:
-    """Unbiased for several f, mu and sigma (incl. a step function); fresh noise; the score function's variance."""
+    """Unbiased for other mu and sigma and for a step function; fresh noise; the score function's variance."""
     n = 100_000
-    first = _estimates(score_function_gradient, _square, "f(z) = z²", 0.5, 0.0, 1000)
-    second = _estimates(score_function_gradient, _square, "f(z) = z²", 0.5, 0.0, 1000)
-    if bool((first == second).all()):
-        fail("Two calls with the same arguments returned the same estimates: the samples do not change "
-             "from one call to the next.")
-    for mu, sigma, grad_inputs in ((1.0, 0.5, True), (-1.5, 2.0, False)):
+    _expect_fresh_samples(score_function_gradient, 0.5)
+    for mu, sigma, grad_inputs in ((-1.5, 2.0, False), (0.5, 1.5, True)):
         exact, variance = _square_gradient(mu, sigma)
         values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 2 * math.log(sigma), n,
                             requires_grad=grad_inputs)
@@ -302,14 +320,39 @@ def check_score_function_properties(score_function_gradient: Callable) -> str:
     # Variance of one estimate 1[z > 0] (z - mu) / sigma^2, bounded by E[eps^2] / sigma^2.
     _expect_mean(values, exact, 1 / sigma, f"the step function f(z) = 1 if z > 0 else 0 (its derivative is 0 "
                  f"wherever it exists), mu = {mu:g}, sigma = {sigma:g}")
-    mu, sigma = 2.0, 1.0
-    exact, variance = _square_gradient(mu, sigma)
+    mu, sigma = -1.0, 1.0
     values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 0.0, n)
+    _expect_square_variance(values, mu, sigma)
+    return "score_function_gradient is unbiased, even for a step function, with the score function's variance"
+
+
+def _expect_fresh_samples(score_function_gradient: Callable, mu: float) -> None:
+    """Fail unless two calls with the same arguments (f(z) = z², sigma = 1) give different estimates."""
+    first = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 0.0, 1000)
+    second = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 0.0, 1000)
+    if bool((first == second).all()):
+        fail("Two calls with the same arguments returned the same estimates: the samples do not change "
+             "from one call to the next.")
+
+
+def _expect_square_variance(values: torch.Tensor, mu: float, sigma: float) -> None:
+    """Fail unless the estimates for f(z) = z² at (mu, sigma) vary like one score-function estimate each."""
+    n = len(values)
+    _, variance = _square_gradient(mu, sigma)
     measured = float(values.var())
     spread = float(((values - values.mean()) ** 4).mean() - measured ** 2) ** 0.5 / math.sqrt(n)
     pathwise = 4 * sigma ** 2  # variance of the reparameterized estimate 2 z
-    if measured <= pathwise or abs(measured - variance) > Z_TOLERANCE * spread:
-        fail(f"The spread of the estimates is not that of the score-function estimator: for f(z) = z², mu = 2, "
-             f"sigma = 1 their variance is {measured:.2f}, but one score-function estimate has variance "
-             f"{variance:g} (and the reparameterized one {pathwise:g}).")
-    return "score_function_gradient is unbiased, even for a step function, with the score function's variance"
+    if measured > pathwise and abs(measured - variance) <= Z_TOLERANCE * spread:
+        return
+    message = (f"The spread of the estimates is not that of the score-function estimator: for f(z) = z², "
+               f"mu = {mu:g}, sigma = {sigma:g} their variance is {measured:.2f}, but one score-function estimate "
+               f"has variance {variance:g} (and the reparameterized one {pathwise:g}).")
+    lookalikes = [(pathwise, "that of the reparameterized estimate 2z: this exercise asks for the score-function "
+                             "estimator, which never differentiates f")]
+    if sigma != 1.0:  # at sigma = 1 the variance and the standard deviation are the same
+        lookalikes.append((_square_gradient(mu, sigma ** 2)[1], "what draws with standard deviation sigma² give: "
+                           "is exp(logvar), the variance, used as the standard deviation?"))
+    for value, name in lookalikes:
+        if abs(measured - value) <= 0.05 * value:
+            fail(f"{message} It matches {name}")
+    fail(message)

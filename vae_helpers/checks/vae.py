@@ -75,7 +75,8 @@ def check_vae_shapes(VAE: type) -> str:
 
 @check
 def check_vae_sampling(VAE: type) -> str:
-    """reparameterize draws z = mu + sigma * eps with fresh standard normal eps, and gradients reach mu and logvar."""
+    """reparameterize draws z = mu + sigma * eps with fresh standard normal eps, and gradients reach mu and logvar;
+    then, on a small batch, the behaviour that :func:`check_vae_behaviour` tests at another size."""
     model = build_model(VAE, "VAE", latent_dim=4)
     model.train()
     g = torch.Generator().manual_seed(11)
@@ -136,21 +137,32 @@ def check_vae_sampling(VAE: type) -> str:
     if not close(logvar.grad, 0.5 * (z_ - mu_), rtol=1e-3, atol=1e-4):
         fail("The gradient of z with respect to logvar does not match a reparameterized sample "
              "z = mu + sigma * eps with sigma = exp(logvar / 2).")
-    return "reparameterize draws a reparameterized sample from N(mu, sigma^2)"
+    _expect_vae_behaviour(model, fake_images(16, seed=3), latent_dim=4)
+    return "reparameterize draws a reparameterized sample from N(mu, sigma^2), and on a small batch the VAE " \
+           "encodes, samples and decodes like a VAE"
 
 
 @check
 def check_vae_behaviour(VAE: type) -> str:
     """Separate encoder heads, a stochastic forward that decodes a sample, image input, gradients everywhere."""
     model = build_model(VAE, "VAE", latent_dim=4)
+    _expect_vae_behaviour(model, fake_images(64, seed=1), latent_dim=4)
+    return "VAE encodes, samples and decodes like a VAE"
+
+
+def _expect_vae_behaviour(model: nn.Module, x: torch.Tensor, latent_dim: int) -> None:
+    """Fail unless ``model`` (built with ``latent_dim``, put in training mode) treats the batch ``x`` (B, 784)
+    like a VAE."""
     model.train()
-    x = fake_images(64, seed=1)
-    mu, logvar = _pair(call("encode(x)", model.encode, x), "encode(x) for x of shape (64, 784)", (64, 4))
+    batch = len(x)
+    mu, logvar = _pair(call("encode(x)", model.encode, x), f"encode(x) for x of shape ({batch}, 784)",
+                       (batch, latent_dim))
     if not bool((mu < 0).any()):
-        fail("mu is never negative (64 images, 4 dims): the means must be free to take any real value.")
+        fail(f"mu is never negative ({batch} images, {latent_dim} dims): the means must be free to take any "
+             f"real value.")
     if not bool((logvar < 0).any()):
-        fail("logvar is never negative (64 images, 4 dims): a log-variance must be free to go below 0, "
-             "or the encoder can never be more certain than the prior.")
+        fail(f"logvar is never negative ({batch} images, {latent_dim} dims): a log-variance must be free to go "
+             f"below 0, or the encoder can never be more certain than the prior.")
     if close(mu, logvar, atol=1e-6):
         fail("encode(x) returns the same tensor for mu and logvar: they come from two separate heads.")
 
@@ -171,8 +183,8 @@ def check_vae_behaviour(VAE: type) -> str:
     if close(mu3, mu, atol=1e-5):
         fail("Changing fc_mu's weights did not change mu: mu must be computed by fc_mu.")
 
-    first = _triple(call("forward(x)", model, x), "model(x)", 64, 4)
-    second = _triple(call("forward(x)", model, x), "model(x)", 64, 4)
+    first = _triple(call("forward(x)", model, x), "model(x)", batch, latent_dim)
+    second = _triple(call("forward(x)", model, x), "model(x)", batch, latent_dim)
     if not (close(first[1], mu, atol=1e-5) and close(first[2], logvar, atol=1e-5)):
         if not close(first[1], second[1], atol=1e-6):
             fail("The second output of model(x) changes from call to call: forward should return the mu "
@@ -196,12 +208,12 @@ def check_vae_behaviour(VAE: type) -> str:
         fail("With a tiny variance (logvar = -30) model(x) should reconstruct decode(mu), but it gave "
              "something else: forward should encode, sample z with reparameterize, and decode z.")
 
-    images = call("forward(x) for x of shape (64, 1, 28, 28)", model, x.reshape(64, 1, 28, 28))
-    images = _triple(images, "model(x) for x of shape (64, 1, 28, 28)", 64, 4)
+    shaped = f"model(x) for x of shape ({batch}, 1, 28, 28)"
+    images = _triple(call(shaped, model, x.reshape(batch, 1, 28, 28)), shaped, batch, latent_dim)
     if not close(images[1], mu, atol=1e-5):
         fail("model(x) gives different mu for images shaped (B, 1, 28, 28) and (B, 784): flatten the "
              "images first.")
-    alone = _pair(call("encode(x[:1])", model.encode, x[:1]), "encode(x[:1])", (1, 4))
+    alone = _pair(call("encode(x[:1])", model.encode, x[:1]), "encode(x[:1])", (1, latent_dim))
     if not close(alone[0], mu[:1], atol=1e-5):
         fail("The mu of an image changes when other images are in the batch: each image must be encoded "
              "on its own.")
@@ -221,7 +233,6 @@ def check_vae_behaviour(VAE: type) -> str:
               if p.requires_grad and (p.grad is None or not bool(p.grad.abs().sum() > 0))]
     if frozen:
         fail(f"No gradient reaches {', '.join(frozen)}: every layer should take part in encode or decode.")
-    return "VAE encodes, samples and decodes like a VAE"
 
 
 # --- vae_loss -----------------------------------------------------------------------------------
@@ -303,15 +314,44 @@ def _known_kl_mistake(value: float, mu: torch.Tensor, logvar: torch.Tensor, scal
     return None
 
 
+def _expect_image_shaped_x(vae_loss: Callable, value: float, recon_x: torch.Tensor, x: torch.Tensor,
+                           mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """Fail unless the loss ``value`` for x (B, 784) is also the loss for x shaped (B, 1, 28, 28)."""
+    images = float(_scalar(vae_loss, recon_x, x.reshape(len(x), 1, 28, 28), mu, logvar,
+                           what="vae_loss(recon_x, x, mu, logvar) for x shaped (B, 1, 28, 28)"))
+    if abs(images - value) > 1e-4 * max(1.0, abs(value)):
+        fail("vae_loss gives a different value when x is shaped (B, 1, 28, 28) instead of (B, 784): "
+             "flatten x first.")
+
+
+def _expect_loss_gradients(vae_loss: Callable, recon_x: torch.Tensor, x: torch.Tensor, mu: torch.Tensor,
+                           logvar: torch.Tensor) -> None:
+    """Fail unless the gradients of the loss with respect to recon_x, mu and logvar are those of BCE + KL."""
+    recon_x, mu, logvar = (t.clone().requires_grad_(True) for t in (recon_x, mu, logvar))
+    loss = _scalar(vae_loss, recon_x, x, mu, logvar)
+    if not loss.requires_grad:
+        fail("vae_loss is cut off from the autograd graph (did it use .detach(), .item() or numpy?): "
+             "training needs its gradient.")
+    call("loss.backward()", loss.backward)
+    r, m, lv = (t.detach().double().requires_grad_(True) for t in (recon_x, mu, logvar))
+    (_bce(r, x.double()).sum() + _kl(m, lv).sum()).backward()
+    for name, mine, ref in (("recon_x", recon_x, r), ("mu", mu, m), ("logvar", logvar, lv)):
+        if mine.grad is None or not close(mine.grad, ref.grad, rtol=1e-3, atol=1e-4):
+            fail(f"The gradient of vae_loss with respect to {name} is wrong.")
+
+
 @check
 def check_vae_loss_value(vae_loss: Callable) -> str:
-    """A scalar: BCE summed over pixels and batch plus the closed-form KL summed over latent dims and batch."""
+    """A scalar: BCE summed over pixels and batch plus the closed-form KL summed over latent dims and batch;
+    the same for image-shaped x; and the gradients of that sum."""
     recon_x, x, mu, logvar = _loss_inputs()
     loss = _scalar(vae_loss, recon_x, x, mu, logvar)
     expected_bce = _bce(recon_x.double(), x.double()).sum()
     expected = expected_bce + _kl(mu.double(), logvar.double()).sum()
     if close(loss, expected):
-        return "vae_loss has the right value"
+        _expect_image_shaped_x(vae_loss, float(loss), recon_x, x, mu, logvar)
+        _expect_loss_gradients(vae_loss, recon_x, x, mu, logvar)
+        return "vae_loss has the right value and gradients, for flat and image-shaped x"
     if _matches(float(loss), float(expected) / len(x)):
         fail(f"vae_loss is {float(loss):.4f}, 1/{len(x)} of the expected value on a batch of {len(x)}: "
              f"it looks averaged over the batch; the course's losses are summed over the batch.")
@@ -350,11 +390,7 @@ def check_vae_loss_properties(vae_loss: Callable) -> str:
     if abs(whole - parts) > 1e-3 * max(1.0, abs(parts)):
         fail(f"The loss of a batch ({whole:.4f}) is not the sum of the losses of its images ({parts:.4f}): "
              f"the loss must add up over the batch.")
-    images = float(_scalar(vae_loss, recon_x, x.reshape(3, 1, 28, 28), mu, logvar,
-                           what="vae_loss(recon_x, x, mu, logvar) for x shaped (B, 1, 28, 28)"))
-    if abs(images - whole) > 1e-4 * max(1.0, abs(whole)):
-        fail("vae_loss gives a different value when x is shaped (B, 1, 28, 28) instead of (B, 784): "
-             "flatten x first.")
+    _expect_image_shaped_x(vae_loss, whole, recon_x, x, mu, logvar)
     binary = (x > 0.5).float()
     sharp = torch.where(binary > 0, 0.999, 0.001)
     value = float(_scalar(vae_loss, sharp, binary, torch.zeros_like(mu), torch.zeros_like(logvar)))
@@ -362,15 +398,5 @@ def check_vae_loss_properties(vae_loss: Callable) -> str:
         fail(f"On binary pixels with a confident, correct reconstruction the loss should be small "
              f"({float(_bce(sharp.double(), binary.double()).sum()):.3f}), got {value:.3f}.")
 
-    recon_x, mu, logvar = (t.clone().requires_grad_(True) for t in (recon_x, mu, logvar))
-    loss = _scalar(vae_loss, recon_x, x, mu, logvar)
-    if not loss.requires_grad:
-        fail("vae_loss is cut off from the autograd graph (did it use .detach(), .item() or numpy?): "
-             "training needs its gradient.")
-    call("loss.backward()", loss.backward)
-    r, m, lv = (t.detach().double().requires_grad_(True) for t in (recon_x, mu, logvar))
-    (_bce(r, x.double()).sum() + _kl(m, lv).sum()).backward()
-    for name, mine, ref in (("recon_x", recon_x, r), ("mu", mu, m), ("logvar", logvar, lv)):
-        if mine.grad is None or not close(mine.grad, ref.grad, rtol=1e-3, atol=1e-4):
-            fail(f"The gradient of vae_loss with respect to {name} is wrong.")
+    _expect_loss_gradients(vae_loss, recon_x, x, mu, logvar)
     return "vae_loss adds up over the batch and has the right gradients"
