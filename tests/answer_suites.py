@@ -125,7 +125,7 @@ FAILS: dict[str, dict[str, tuple[str, ...]]] = {
         "std_detached": (REP_BASICS, REP_GRADIENTS),
         "mu_detached": (REP_BASICS, REP_GRADIENTS),
         "hard_coded_latent_dim": (REP_BASICS, REP_NOISE, REP_GRADIENTS),
-        "two_dimensional_only": (REP_GRADIENTS,),
+        "two_dimensional_only": (REP_BASICS, REP_GRADIENTS),
         "flattened": (REP_BASICS, REP_NOISE, REP_GRADIENTS),
         "numpy_noise": (REP_BASICS, REP_GRADIENTS),
         "always_float32": (REP_BASICS, REP_NOISE, REP_GRADIENTS),

@@ -2,11 +2,12 @@
 
 Each check takes the student's function or class, raises ``CheckFailed`` (an
 ``AssertionError``) with a message naming the symptom, or prints a tick line.
+``require`` (in :mod:`.ready`) guards the demonstration cells that use an exercise.
 """
 
 import sys
 
-from . import _core, autoencoder, beta_vae, kl_divergence, reparameterization, vae
+from . import _core, autoencoder, beta_vae, kl_divergence, ready, reparameterization, vae
 from ._core import CheckFailed
 from .autoencoder import (
     check_autoencoder_behaviour,
@@ -40,9 +41,10 @@ from .vae import (
     check_vae_sampling,
     check_vae_shapes,
 )
+from .ready import ExerciseNotReady, require
 
-__all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed"]
+__all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed", "ExerciseNotReady", "require"]
 
 # A notebook that replaces a check, or a helper the checks use, gets no verdict from the others.
-for _module in (_core, autoencoder, beta_vae, kl_divergence, reparameterization, vae, sys.modules[__name__]):
+for _module in (_core, autoencoder, beta_vae, kl_divergence, ready, reparameterization, vae, sys.modules[__name__]):
     _core.trust(_module.__name__, _module)

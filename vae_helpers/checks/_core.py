@@ -79,6 +79,29 @@ trust("builtins", builtins, _BUILTINS)
 class CheckFailed(AssertionError):
     """A check found a problem; the message says what the student's code did wrong."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the student's own error, when their code raised one, then the message.
+
+        No frame of the checks appears (IPython also drops the frames of helpers that set
+        ``__tracebackhide__``, such as :func:`call`, from the student's traceback).
+        """
+        lines: list[str] = []
+        cause = self.__cause__
+        shell = _ipython()
+        if cause is not None and shell is not None:
+            lines += shell.InteractiveTB.structured_traceback(type(cause), cause, cause.__traceback__)
+            lines.append("\nThe check called your code, which raised the error above.\n")
+        return [*lines, f"CheckFailed: {self}"]
+
+
+def _ipython() -> Any:
+    """The running IPython shell, or None outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
 
 def fail(message: str) -> None:
     """Stop the check with ``message`` (shown to the student)."""

@@ -136,8 +136,9 @@ def _expect_gradients(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -
 
 @check
 def check_reparameterize_basics(reparameterize: Callable) -> str:
-    """Shape, dtype, Gaussian noise fresh on every call, centre and spread of z, and gradients that reach mu and logvar."""
-    for shape, dtype in (((5, 3), torch.float32), ((4, 2), torch.float64)):
+    """Shape (2-D and 1-D, as notebook 02 uses it) and dtype, Gaussian noise fresh on every call, centre and spread
+    of z, and gradients that reach mu and logvar."""
+    for shape, dtype in (((5, 3), torch.float32), ((4, 2), torch.float64), ((6,), torch.float32)):
         mu, logvar = _randn(shape, dtype=dtype), _randn(shape, dtype=dtype)
         before = (mu.clone(), logvar.clone())
         z = _draw(reparameterize, mu, logvar)
