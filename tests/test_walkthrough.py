@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ast
 import copy
+import difflib
+import os
 import re
 import tempfile
 
@@ -242,9 +244,6 @@ def transcript(walkthroughs) -> str:
 
 
 def test_what_students_see_is_the_reviewed_transcript(walkthroughs):
-    import difflib
-    import os
-
     text = transcript(walkthroughs)
     if os.environ.get("UPDATE_WALKTHROUGH"):
         FIXTURE.write_text(text)

@@ -146,13 +146,7 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
             fail("reparameterize changed mu or logvar in place: its inputs must stay as they were.")
         _expect_noise(z, mu)
     mu, logvar = _inputs(10_000, (-4.0, -2.0, 0.0, 2.0))
-    z = _draw(reparameterize, mu, logvar)
-    _expect_noise(z, mu)
-    eps = _standardized(z, mu, logvar)
-    _expect_independent(eps)
-    _expect_scale(z, mu, logvar)
-    _expect_gaussian(eps)
-    _expect_fresh(reparameterize, mu, logvar, z)
+    _expect_good_noise(reparameterize, mu, logvar)
     mu, logvar = _inputs(8, (-1.0, 0.5), requires_grad=True)
     z = _draw(reparameterize, mu, logvar)
     if not z.requires_grad:
@@ -170,6 +164,13 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
 def check_reparameterize_noise(reparameterize: Callable) -> str:
     """The noise is standard normal, independent across elements, and fresh on every call (float64, 5 columns)."""
     mu, logvar = _inputs(12_000, (-3.0, -1.0, 0.0, 1.0, 2.5), dtype=torch.float64)
+    _expect_good_noise(reparameterize, mu, logvar)
+    return "reparameterize draws independent standard normal noise, fresh on every call"
+
+
+def _expect_good_noise(reparameterize: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> None:
+    """Fail unless z for (mu, logvar) (rows, k) is mu plus independent standard normal noise scaled by sigma,
+    drawn anew on every call."""
     z = _draw(reparameterize, mu, logvar)
     _expect_noise(z, mu)
     eps = _standardized(z, mu, logvar)
@@ -177,7 +178,6 @@ def check_reparameterize_noise(reparameterize: Callable) -> str:
     _expect_scale(z, mu, logvar)
     _expect_gaussian(eps)
     _expect_fresh(reparameterize, mu, logvar, z)
-    return "reparameterize draws independent standard normal noise, fresh on every call"
 
 
 def _expect_gaussian(eps: torch.Tensor) -> None:
