@@ -12,8 +12,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from vae_helpers.metrics import (empty_space_fraction, interpolate, nearest_distance, path_step_ratio,  # noqa: E402
-                                 pca_2d)
+from vae_helpers.metrics import (empty_space_fraction, interpolate, nearest_distance,  # noqa: E402
+                                 nearest_other_distance, path_step_ratio, pca_2d)
 from vae_helpers.plotting import (image_grid, plot_histograms, plot_history, plot_latent_scatter, plot_traversal,  # noqa: E402
                                   plot_manifold, show_images, show_reconstructions, show_rows, show_strip)
 from vae_helpers.training import History  # noqa: E402
@@ -110,6 +110,17 @@ def test_nearest_distance_is_zero_for_reference_points():
     reference = torch.randn(30, 3)
     out = nearest_distance(reference[:10], reference)
     assert out.abs().max() < 1e-3
+
+
+def test_nearest_other_distance_skips_each_code_itself():
+    codes = torch.randn(45, 3)
+    codes[44] = codes[3]  # a duplicate: its nearest other code is at distance 0
+    c = codes.double().numpy()
+    dist = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(dist, np.inf)
+    out = nearest_other_distance(codes)
+    np.testing.assert_allclose(out.double().numpy(), dist.min(axis=1), rtol=1e-4, atol=1e-4)
+    assert out[3] < 1e-3 and out[44] < 1e-3 and out[:3].min() > 1e-3
 
 
 def brute_empty_fraction(samples: torch.Tensor, codes: torch.Tensor, quantile: float) -> float:

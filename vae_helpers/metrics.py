@@ -31,14 +31,26 @@ def nearest_distance(points: torch.Tensor, reference: torch.Tensor, batch_size: 
     return torch.cat([torch.cdist(chunk, reference).min(dim=1).values for chunk in points.split(batch_size)])
 
 
+def nearest_other_distance(codes: torch.Tensor) -> torch.Tensor:
+    """Euclidean distance from each row of codes (N, D) to its nearest *other* row -> (N,).
+
+    Exact k-nearest-neighbour search with scikit-learn's trees: memory grows with N, not
+    N^2 (60,000 training codes would need a 14 GB distance matrix at once).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    x = codes.detach().cpu().double().numpy()
+    distances, _ = NearestNeighbors(n_neighbors=2).fit(x).kneighbors(x)  # column 0: the code itself
+    return torch.as_tensor(distances[:, 1], dtype=codes.dtype, device=codes.device)
+
+
 def empty_space_fraction(samples: torch.Tensor, codes: torch.Tensor, quantile: float = 0.99) -> float:
     """Fraction of samples (n, d) that fall in the gaps between codes (N, d).
 
     A sample is "in a gap" when its nearest code is farther away than ``quantile``
     of the codes are from their own nearest neighbour.
     """
-    gaps = torch.cdist(codes, codes).fill_diagonal_(float("inf")).min(dim=1).values
-    threshold = gaps.quantile(quantile)
+    threshold = nearest_other_distance(codes).quantile(quantile)
     return (nearest_distance(samples, codes) > threshold).float().mean().item()
 
 
