@@ -33,6 +33,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 600
 c.ExecutePreprocessor.timeout = 600
 c.Execute.interrupt_on_timeout = True
+# No grade may depend on how busy the machine is. nbclient's defaults wait 60 s for a kernel
+# to start and, once a cell has replied, only 4 s for the rest of its output (its error, say):
+# on a loaded machine that output could be dropped and the cell graded as passing.
+for section in (c.Execute, c.ExecutePreprocessor):
+    section.startup_timeout = 600
+    section.iopub_timeout = 600
 
 # nbgrader gives zero points to a test cell with *any* stderr output. Warnings and
 # progress bars are not failures (a failing check raises an exception), so stderr

@@ -56,8 +56,17 @@ def test_flop_count_matches_pytorchs_counter_for_a_test_pass(bench):
 
 def test_the_benchmark_runs_and_ends_with_its_summary_line():
     result = subprocess.run([sys.executable, str(SCRIPT), "--epochs", "2"], capture_output=True, text=True,
-                            timeout=300)
+                            timeout=1800)  # a safety net only: a busy machine is slow, not wrong
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"speedup \d+\.\d\d, test-loss delta -?\d+\.\d\d, gemm-efficiency \d+%", last), last
     assert "baseline" in result.stdout and "course" in result.stdout and "GEMM limit" in result.stdout
+
+
+def test_the_checks_benchmark_times_passing_checks_and_prints_one_line_each():
+    script = SCRIPT.with_name("bench_checks.py")  # it stops with CheckFailed if the reference fails a check
+    result = subprocess.run([sys.executable, str(script), "--repeats", "1"], capture_output=True, text=True,
+                            timeout=1800)  # a safety net only
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()[1:]
+    assert len(lines) == 3 and all(re.search(r" \d+\.\d{3} s$", line) for line in lines), lines

@@ -123,10 +123,10 @@ def _run_in_kernel(code: str, allow_stdin: bool) -> list[dict]:
     """Execute ``code`` in a fresh kernel as a frontend would; return its iopub output messages."""
     from jupyter_client.manager import start_new_kernel
 
-    km, kc = start_new_kernel(kernel_name="python3")
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=600)  # a busy machine is slow, not wrong
     outputs = []
     try:
-        reply = kc.execute_interactive(code, allow_stdin=allow_stdin, timeout=120,
+        reply = kc.execute_interactive(code, allow_stdin=allow_stdin, timeout=1200,
                                        output_hook=outputs.append, stdin_hook=lambda msg: None)
         assert reply["content"]["status"] == "ok", reply["content"]
     finally:
@@ -151,7 +151,8 @@ def test_in_a_real_kernel_nbclient_gets_the_figure_and_a_frontend_gets_sliders(m
 
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    NotebookClient(nb, kernel_name="python3", timeout=120).execute()  # how nbgrader runs notebooks
+    NotebookClient(nb, kernel_name="python3", timeout=1200, startup_timeout=600,  # how nbgrader runs notebooks
+                   iopub_timeout=600).execute()
     outputs = nb.cells[0].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs), outputs
     assert not any(WIDGET_VIEW in o.get("data", {}) for o in outputs)

@@ -76,6 +76,17 @@ def test_nbgrader_config_is_the_designed_one():
     assert "gradebook.db" in ignored and "build/" in ignored
 
 
+def test_grading_waits_on_a_busy_machine_instead_of_dropping_output():
+    """nbgrader's executor, configured by the course, gives kernels and their output minutes, not seconds."""
+    from nbgrader.preprocessors import Execute
+    from traitlets.config.loader import PyFileConfigLoader
+
+    executor = Execute(config=PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config())
+    assert executor.startup_timeout >= 300  # nbclient's default: 60 s
+    assert executor.iopub_timeout >= 300  # nbclient's default: 4 s, after which a cell's error output is lost
+    assert executor.timeout >= 300 and executor.interrupt_on_timeout
+
+
 def _make_dry_run(target: str, **env: str) -> str:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CONDA")}
     result = subprocess.run(["make", "-n", target], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)

@@ -173,7 +173,7 @@ def walkthroughs():
         solutions = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("solution")]
         with tempfile.TemporaryDirectory() as scratch:
             client = NotebookClient(nb, timeout=None, kernel_name="python3", allow_errors=True,
-                                    resources={"metadata": {"path": scratch}})
+                                    startup_timeout=600, iopub_timeout=600, resources={"metadata": {"path": scratch}})
             with client.setup_kernel():
                 for index, cell in enumerate(prefix + solutions):
                     client.execute_cell(cell, index)

@@ -222,7 +222,7 @@ def execute(notebook: Path, source: str, *, parameters: dict[str, str] | None = 
     nb = with_parameters(nbformat.read(notebook, as_version=4), parameters or {})
     env = {**os.environ, **(env or {}), "VAE_DATA_SOURCE": DATA_SOURCES[source]}
     with tempfile.TemporaryDirectory() as scratch:
-        client = NotebookClient(nb, timeout=None, kernel_name="python3",
+        client = NotebookClient(nb, timeout=None, kernel_name="python3", startup_timeout=600, iopub_timeout=600,
                                 resources={"metadata": {"path": str(workdir or scratch)}})
         start = time.perf_counter()
         client.execute(env=env)
