@@ -2,10 +2,10 @@
 #
 #   make course     run the whole course end to end and print the score table
 #   make test       run the test suite
-#   make lab        open JupyterLab on the student notebooks
+#   make lab        open JupyterLab on the student notebooks (LAB_ARGS=... passes options on)
 #   make release    regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
 #   make autograde  grade the class's submissions in submitted/ (ASSIGNMENT=..., STUDENT=...)
-#   make bench      time training (vs the pytorch/examples recipe) and every notebook
+#   make bench      time training (vs the pytorch/examples recipe), every notebook and the checks
 #
 # Outside conda, the environment is .venv, (re)built with pip whenever it is
 # missing or older than pyproject.toml. Inside an activated conda environment
@@ -45,7 +45,7 @@ test: setup
 	$(PYTHON) -m pytest
 
 lab: setup
-	$(PYTHON) -m jupyter lab notebooks/
+	$(PYTHON) -m jupyter lab notebooks/ $(LAB_ARGS)
 
 release: setup
 	$(PYTHON) -m vae_helpers.course release $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
@@ -56,6 +56,7 @@ autograde: setup
 bench: setup
 	$(PYTHON) benchmarks/bench_training.py
 	$(PYTHON) benchmarks/bench_notebooks.py
+	$(PYTHON) benchmarks/bench_checks.py
 
 clean:
 	rm -rf build .pytest_cache
