@@ -1,15 +1,18 @@
 # vae-course: every target sets up its own environment first.
 #
+#   make lock       regenerate requirements.lock (exact versions) from pyproject.toml with uv
 #   make course     run the whole course end to end and print the score table
 #   make test       run the test suite
+#   make quick      the fast tests (helpers, checks, repository rules), about a minute
 #   make lab        open JupyterLab on the student notebooks (LAB_ARGS=... passes options on)
 #   make release    regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
 #   make autograde  grade the class's submissions in submitted/ (ASSIGNMENT=..., STUDENT=...)
 #   make bench      time training (vs the pytorch/examples recipe), every notebook and the checks
 #
-# Outside conda, the environment is .venv, (re)built with pip whenever it is
-# missing or older than pyproject.toml. Inside an activated conda environment
-# (other than base), that environment is used instead.
+# Outside conda, the environment is .venv, (re)built with pip at the versions of
+# requirements.lock whenever it is missing or older than pyproject.toml or the lock.
+# Inside an activated conda environment (other than base), that environment is used
+# instead, with conda's versions (environment.yml).
 
 SHELL := /bin/bash
 BOOTSTRAP_PYTHON ?= python3
@@ -24,18 +27,23 @@ endif
 PYTHON := $(ENV_DIR)/bin/python
 export PATH := $(abspath $(ENV_DIR))/bin:$(PATH)
 
-.PHONY: setup course test lab release autograde bench clean
+.PHONY: setup lock course test quick lab release autograde bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+lock:  # not `setup`: a pyproject.toml the old lock no longer satisfies must still be lockable
+	@test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv .venv
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	$(PYTHON) scripts/lock.py
+
+$(STAMP): pyproject.toml requirements.lock
 	@$(BOOTSTRAP_PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "vae-course needs Python 3.10 or newer, found " + sys.version.split()[0]' \
 	  || { echo "Set BOOTSTRAP_PYTHON to a Python 3.10+ interpreter, e.g. make $(MAKECMDGOALS) BOOTSTRAP_PYTHON=python3.11"; exit 1; }
 ifeq ($(ENV_DIR),.venv)
 	@test -x .venv/bin/python || { echo "Creating .venv ..."; $(BOOTSTRAP_PYTHON) -m venv .venv; }
 endif
-	@echo "Installing the course into $(ENV_DIR) (pip install -e '.[dev]'; the first time takes a few minutes) ..."
-	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@echo "Installing the course into $(ENV_DIR) (pip install -e '.[dev]' at the versions of requirements.lock; the first time takes a few minutes) ..."
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
 	@mkdir -p $(dir $@) && touch $@
 
 course: setup
@@ -43,6 +51,9 @@ course: setup
 
 test: setup
 	$(PYTHON) -m pytest
+
+quick: setup
+	$(PYTHON) -m pytest -m "not slow"
 
 lab: setup
 	$(PYTHON) -m jupyter lab notebooks/ $(LAB_ARGS)

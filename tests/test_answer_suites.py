@@ -16,6 +16,8 @@ import answer_suites
 import conftest
 from answer_suites import EXERCISES, student
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 RIGHT = [(e, a) for e in EXERCISES for a in e.correct]
 WRONG = [(e, a) for e in EXERCISES for a in e.wrong]
 

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import SOURCES
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 NAME = "01_autoencoder"
 NUM = r"(-?\d+\.\d+)"
 

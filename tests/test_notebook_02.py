@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 NAME = "02_reparameterization"
 
 

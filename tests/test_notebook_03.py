@@ -11,6 +11,8 @@ import pytest
 
 from vae_helpers import course
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 NAME = "03_kl_divergence"
 
 

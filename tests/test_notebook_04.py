@@ -13,6 +13,8 @@ import pytest
 from conftest import SOURCES
 from test_notebook_01 import quality_table
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 NAME = "04_vae"
 NUM = r"([-+]?\d+\.\d+)"
 

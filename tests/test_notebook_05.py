@@ -13,6 +13,8 @@ import statistics
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 NAME = "05_beta_vae"
 BETAS = [0.5, 1.0, 2.0, 4.0, 8.0]
 SEEDS = [0, 1, 2, 3, 4]

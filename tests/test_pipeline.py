@@ -17,6 +17,8 @@ import pytest
 
 from vae_helpers import course
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 ROOT = Path(__file__).resolve().parents[1]
 
 NAMES = course.assignments(ROOT)

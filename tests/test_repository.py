@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import re
 import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch"}  # conda-forge's names where they differ from PyPI's
@@ -34,6 +39,37 @@ def test_environment_yml_matches_pyproject():
     assert conda["python"] == project["requires-python"]
 
 
+def _locked() -> list[Requirement]:
+    """The pins of requirements.lock, one Requirement each (a package may have one pin per marker)."""
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    return [Requirement(line) for line in lines if line and not line.startswith((" ", "#"))]
+
+
+def test_the_lock_pins_every_dependency_within_pyprojects_bounds():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    locked = _locked()
+    assert all(len(r.specifier) == 1 and next(iter(r.specifier)).operator == "==" for r in locked)
+    for spec in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        wanted = Requirement(spec)
+        pins = [r for r in locked if canonicalize_name(r.name) == canonicalize_name(wanted.name)]
+        assert pins, f"requirements.lock lacks {wanted.name}: run `make lock` after changing pyproject.toml"
+        for pin in pins:
+            version = next(iter(pin.specifier)).version
+            assert wanted.specifier.contains(version, prereleases=True), (
+                f"requirements.lock pins {pin} outside pyproject.toml's {wanted}: run `make lock`")
+
+
+@pytest.mark.skipif(bool(os.environ.get("CONDA_PREFIX")), reason="a conda environment has conda's versions")
+def test_the_environment_is_the_locked_one():
+    """`make setup` installed exactly the locked releases that apply to this platform and Python."""
+    for pin in _locked():
+        if pin.marker is None or pin.marker.evaluate():
+            wanted = next(iter(pin.specifier)).version
+            installed = importlib.metadata.version(pin.name)
+            assert Version(installed).public == Version(wanted).public, (  # torch's "+cu130" aside
+                f"{pin.name} {installed} is installed, requirements.lock says {wanted}: run `make setup`")
+
+
 def test_dependencies_have_lower_bounds_only_and_admit_this_machines_torch():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     for spec in project["dependencies"]:
@@ -50,7 +86,7 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make course" in readme and "make lab" in readme
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("course", "test", "lab", "release", "autograde", "bench"):
+    for target in ("course", "test", "quick", "lab", "release", "autograde", "bench"):
         assert re.search(rf"^{target}: setup$", makefile, re.M), f"make {target} must set itself up"
 
 

@@ -17,6 +17,8 @@ import pytest
 import grading_batch
 from vae_helpers import course
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 ASSIGNMENT = "02_reparameterization"
 VISIBLE = "test-reparameterize-basics"
 

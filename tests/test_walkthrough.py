@@ -30,6 +30,8 @@ import pytest
 import answer_suites
 from answer_suites import EXERCISES
 
+pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
+
 ASSIGNMENTS = sorted({e.assignment for e in EXERCISES})
 
 
