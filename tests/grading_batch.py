@@ -8,11 +8,18 @@ The grading tests submit hundreds of notebooks. Three things keep that quick:
 - one ``nbgrader autograde ASSIGNMENT`` run grades every student of an assignment;
 - two course directories, copies of one released course, grade side by side, each
   kernel on one thread.
+
+Two graders starting kernels at the same time can race for a TCP port (jupyter_client
+picks a free port, closes it and hands it to the kernel; the other grader can take it in
+between, and the kernel dies at start). So each grader's kernels talk over Unix sockets
+in a folder of its own.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,12 +127,17 @@ def autograde_batch(released: Path, work: Path,
             target = course_dir / "submitted" / student / assignment
             target.mkdir(parents=True, exist_ok=True)
             nbformat.write(submissions[assignment, student], target / f"{assignment}.ipynb")
-        for assignment in sorted({a for a, _ in share}):
-            run = course.nbgrader(course_dir, "autograde", assignment, "--force", env=env)
-            log = run.stdout + run.stderr
-            for a, student in share:
-                if a == assignment:
-                    results[a, student] = read_outcome(course_dir, a, student, log)
+        # a short path: Unix socket names are limited to about 100 characters
+        with tempfile.TemporaryDirectory(prefix="vae-kernels-") as sockets:
+            if sys.platform != "win32":
+                with open(course_dir / "nbgrader_config.py", "a") as config:
+                    config.write(f'\nc.KernelManager.transport = "ipc"\nc.KernelManager.ip = "{sockets}/kernel"\n')
+            for assignment in sorted({a for a, _ in share}):
+                run = course.nbgrader(course_dir, "autograde", assignment, "--force", env=env)
+                log = run.stdout + run.stderr
+                for a, student in share:
+                    if a == assignment:
+                        results[a, student] = read_outcome(course_dir, a, student, log)
 
     threads = [threading.Thread(target=grade, args=(share, work / f"worker{i}"))
                for i, share in enumerate(shares) if share]
