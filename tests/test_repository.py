@@ -82,6 +82,7 @@ def test_dependencies_have_lower_bounds_only_and_admit_this_machines_torch():
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "../shared/data" in (ROOT / ".ci" / "run").read_text(), "CI runs the full-MNIST tests where it can"
+    assert "apt-get install -y -qq chromium" in (ROOT / ".ci" / "run").read_text(), "and the browser tests"
     assert "load_mnist('torchvision')" in (ROOT / ".github" / "workflows" / "ci.yml").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make course" in readme and "make lab" in readme
