@@ -151,8 +151,8 @@ class JupyterLab:
     """``make lab`` in a scratch course: no token, no browser, settings and runtime files in ``state``.
 
     The environment is this process's, minus what would change what a student sees
-    (:data:`NOT_INHERITED`), plus ``VAE_DATA_SOURCE=embedded`` (the small offline MNIST subset)
-    and private Jupyter config, data, runtime, IPython and lab settings / workspace folders, so a
+    (:data:`NOT_INHERITED`), plus ``VAE_DATA_SOURCE=embedded`` (the small offline MNIST subset),
+    one torch thread per kernel, and private Jupyter config, data, runtime, IPython and lab settings / workspace folders, so a
     user's own settings stay out. The lab extensions and server extensions (nbgrader's among
     them) still load: they are enabled in the environment's own ``etc/jupyter`` and ``share/jupyter``.
     """
@@ -173,6 +173,9 @@ class JupyterLab:
             (self.state / folder).mkdir(parents=True, exist_ok=True)
             env[var] = str(self.state / folder)
         env["VAE_DATA_SOURCE"] = "embedded"
+        # Two kernels may run at once (a completed copy, and Validate's headless run of it): with one
+        # torch thread each they do not stall each other or the browser on a 2-core machine.
+        env["OMP_NUM_THREADS"] = "1"
         return env
 
     def write_settings(self) -> None:

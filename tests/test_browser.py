@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NAMES = course.assignments(ROOT)
 SCREENSHOTS = ROOT / "build" / "browser-screenshots"
 VIEWPORT = {"width": 1440, "height": 900}
+EXPLORER = "04_vae"  # the notebook with the latent sliders
 # What the server logs when nbgrader cannot load a config file; Validate then carries on without it.
 CONFIG_ERROR = "Exception while loading config file"
 
@@ -214,10 +215,12 @@ def test_every_figure_of_a_completed_copy_is_drawn(completed):
     assert blank == [], f"{len(blank)} of {len(figures)} figures not drawn: {blank}"
 
 
-@pytest.mark.parametrize("completed", ["04_vae"], indirect=True)
 def test_moving_a_latent_slider_redraws_the_decoded_digit(completed, screenshots):
     """Dragging the first latent knob of 04's explorer changes its readout and the digit shown
     (the kernel decodes the new code and sends a new picture)."""
+    assert EXPLORER in NAMES, f"no notebook {EXPLORER}: which one holds the latent sliders now?"
+    if completed.name != EXPLORER:
+        pytest.skip(f"the latent sliders are in {EXPLORER} only")
     page = completed.notebook.page
     knobs = completed.notebook.panel.locator(".widget-hbox", has=page.locator(".widget-slider")).filter(
         has=page.locator("img.widget-image")).first
@@ -226,7 +229,7 @@ def test_moving_a_latent_slider_redraws_the_decoded_digit(completed, screenshots
     readout, handle = slider.locator(".widget-readout"), slider.locator(".noUi-handle")
     handle.scroll_into_view_if_needed()
     src, value, before = picture.get_attribute("src"), readout.text_content(), picture.screenshot()
-    knobs.screenshot(path=screenshots.path("04_vae-knobs-before"))
+    knobs.screenshot(path=screenshots.path(f"{EXPLORER}-knobs-before"))
 
     knob, track = handle.bounding_box(), slider.locator(".noUi-target").bounding_box()
     x, y = knob["x"] + knob["width"] / 2, knob["y"] + knob["height"] / 2
@@ -238,7 +241,7 @@ def test_moving_a_latent_slider_redraws_the_decoded_digit(completed, screenshots
 
     expect(picture).not_to_have_attribute("src", src)  # the kernel sent a new picture
     expect(readout).not_to_have_text(value)
-    knobs.screenshot(path=screenshots.path("04_vae-knobs-after"))
+    knobs.screenshot(path=screenshots.path(f"{EXPLORER}-knobs-after"))
     assert picture.screenshot() != before, "the slider moved but the digit looks the same"
 
 
