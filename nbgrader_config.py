@@ -15,6 +15,8 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
 )
 
+from vae_helpers.course import KERNEL_WAIT
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "vae-course"
@@ -33,12 +35,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 600
 c.ExecutePreprocessor.timeout = 600
 c.Execute.interrupt_on_timeout = True
-# No grade may depend on how busy the machine is. nbclient's defaults wait 60 s for a kernel
-# to start and, once a cell has replied, only 4 s for the rest of its output (its error, say):
-# on a loaded machine that output could be dropped and the cell graded as passing.
+# No grade may depend on how busy the machine is: minutes to start a kernel and to collect a
+# cell's output (see KERNEL_WAIT).
 for section in (c.Execute, c.ExecutePreprocessor):
-    section.startup_timeout = 600
-    section.iopub_timeout = 600
+    section.startup_timeout = KERNEL_WAIT
+    section.iopub_timeout = KERNEL_WAIT
 
 # nbgrader gives zero points to a test cell with *any* stderr output. Warnings and
 # progress bars are not failures (a failing check raises an exception), so stderr

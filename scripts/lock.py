@@ -11,7 +11,6 @@ names releases this machine can install.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,20 +21,23 @@ PIP_TO_UV = {"index-url": "--index-url", "extra-index-url": "--extra-index-url",
              "find-links": "--find-links", "constraint": "--constraint"}
 
 
+# pip's configuration scopes, weakest first: a later one overrides an earlier one, as in pip
+# (`pip config list` shows environment variables PIP_<NAME> under ":env:").
+SCOPES = ("global", "user", "site", ":env:")
+
+
 def pip_settings() -> dict[str, list[str]]:
     """pip's configured index, links and constraints: {"extra-index-url": [...], ...}."""
     listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
                             check=True).stdout
-    settings: dict[str, list[str]] = {}
+    found: dict[str, tuple[int, list[str]]] = {}
     for line in listed.splitlines():  # e.g. global.find-links='/opt/wheels'
         key, _, value = line.partition("=")
-        name = key.rsplit(".", 1)[-1]
-        if name in PIP_TO_UV:
-            settings[name] = value.strip("'\"").split()
-    for name in PIP_TO_UV:  # environment variables override the files, as in pip
-        if os.environ.get(f"PIP_{name.upper().replace('-', '_')}"):
-            settings[name] = os.environ[f"PIP_{name.upper().replace('-', '_')}"].split()
-    return settings
+        scope, _, name = key.rpartition(".")
+        rank = SCOPES.index(scope) if scope in SCOPES else 0
+        if name in PIP_TO_UV and rank >= found.get(name, (-1, []))[0]:
+            found[name] = (rank, value.strip("'\"").split())
+    return {name: values for name, (_, values) in found.items()}
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from vae_helpers import explorer  # noqa: E402
+from vae_helpers import course, explorer  # noqa: E402
 from vae_helpers.models import VAE  # noqa: E402
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -123,7 +123,7 @@ def _run_in_kernel(code: str, allow_stdin: bool) -> list[dict]:
     """Execute ``code`` in a fresh kernel as a frontend would; return its iopub output messages."""
     from jupyter_client.manager import start_new_kernel
 
-    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=600)  # a busy machine is slow, not wrong
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=course.KERNEL_WAIT)  # a busy machine is slow, not wrong
     outputs = []
     try:
         reply = kc.execute_interactive(code, allow_stdin=allow_stdin, timeout=1200,
@@ -151,8 +151,8 @@ def test_in_a_real_kernel_nbclient_gets_the_figure_and_a_frontend_gets_sliders(m
 
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
-    NotebookClient(nb, kernel_name="python3", timeout=1200, startup_timeout=600,  # how nbgrader runs notebooks
-                   iopub_timeout=600).execute()
+    NotebookClient(nb, kernel_name="python3", timeout=1200, startup_timeout=course.KERNEL_WAIT,  # how nbgrader runs notebooks
+                   iopub_timeout=course.KERNEL_WAIT).execute()
     outputs = nb.cells[0].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs), outputs
     assert not any(WIDGET_VIEW in o.get("data", {}) for o in outputs)

@@ -29,6 +29,7 @@ import pytest
 
 import answer_suites
 from answer_suites import EXERCISES
+from vae_helpers import course
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 
@@ -175,7 +176,8 @@ def walkthroughs():
         solutions = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("solution")]
         with tempfile.TemporaryDirectory() as scratch:
             client = NotebookClient(nb, timeout=None, kernel_name="python3", allow_errors=True,
-                                    startup_timeout=600, iopub_timeout=600, resources={"metadata": {"path": scratch}})
+                                    startup_timeout=course.KERNEL_WAIT, iopub_timeout=course.KERNEL_WAIT,
+                                    resources={"metadata": {"path": scratch}})
             with client.setup_kernel():
                 for index, cell in enumerate(prefix + solutions):
                     client.execute_cell(cell, index)

@@ -33,6 +33,10 @@ from .audit import audit
 
 SOLUTION, BLANK = "solution", "blank"
 DATA_SOURCES = {"subset": "embedded", "full": "torchvision"}  # the course's names -> VAE_DATA_SOURCE
+# Seconds to wait for a kernel to start, and for the rest of a cell's output once it has replied.
+# No grade may depend on how busy the machine is: nbclient's defaults (60 s and 4 s) can drop a
+# failing check's error output on a loaded machine and grade the cell as passing.
+KERNEL_WAIT = 600
 
 
 def assignments(root: Path) -> list[str]:
@@ -222,7 +226,7 @@ def execute(notebook: Path, source: str, *, parameters: dict[str, str] | None = 
     nb = with_parameters(nbformat.read(notebook, as_version=4), parameters or {})
     env = {**os.environ, **(env or {}), "VAE_DATA_SOURCE": DATA_SOURCES[source]}
     with tempfile.TemporaryDirectory() as scratch:
-        client = NotebookClient(nb, timeout=None, kernel_name="python3", startup_timeout=600, iopub_timeout=600,
+        client = NotebookClient(nb, timeout=None, kernel_name="python3", startup_timeout=KERNEL_WAIT, iopub_timeout=KERNEL_WAIT,
                                 resources={"metadata": {"path": str(workdir or scratch)}})
         start = time.perf_counter()
         client.execute(env=env)
