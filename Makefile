@@ -6,8 +6,9 @@
 #   make quick      the fast tests (helpers, checks, repository rules), about a minute
 #   make lab        open JupyterLab on the student notebooks (LAB_ARGS=... passes options on)
 #   make release    regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
-#   make autograde  grade the class's submissions in submitted/ (ASSIGNMENT=..., STUDENT=...)
-#   make bench      time training (vs the pytorch/examples recipe), every notebook and the checks
+#   make autograde  grade the class's submissions in submitted/ (ASSIGNMENT=..., STUDENT=..., WORKERS=N,
+#                   SANDBOX=off, SCHEDULER=tcp://host:8786, AUTOGRADE_ARGS="--memory 2"; see docs/grading.md)
+#   make bench      time training (vs the pytorch/examples recipe), every notebook, the checks and grading a class
 #
 # Outside conda, the environment is .venv, (re)built with pip at the versions of
 # requirements.lock whenever it is missing or older than pyproject.toml or the lock.
@@ -62,12 +63,15 @@ release: setup
 	$(PYTHON) -m vae_helpers.course release $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 autograde: setup
-	$(PYTHON) -m vae_helpers.course autograde $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT))
+	$(PYTHON) -m vae_helpers.course autograde $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) \
+	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(SANDBOX),--sandbox $(SANDBOX)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	  $(AUTOGRADE_ARGS)
 
 bench: setup
 	$(PYTHON) benchmarks/bench_training.py
 	$(PYTHON) benchmarks/bench_notebooks.py
 	$(PYTHON) benchmarks/bench_checks.py
+	$(PYTHON) benchmarks/bench_grading.py
 
 clean:
 	rm -rf build .pytest_cache

