@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"torch": "pytorch"}  # conda-forge's names where they differ from PyPI's
+CONDA_NAMES = {"torch": "pytorch", "psycopg2-binary": "psycopg2"}  # conda-forge's names where they differ from PyPI's
 
 
 def _requirement(spec: str) -> tuple[str, str]:

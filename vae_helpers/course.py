@@ -97,7 +97,7 @@ def gradebook(course_dir: Path):
     """The nbgrader gradebook of ``course_dir`` (use it as a context manager)."""
     from nbgrader.api import Gradebook
 
-    return Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}")
+    return Gradebook(batch.gradebook_url(course_dir))
 
 
 def autograde(course_dir: Path, name: str, student: str) -> Grade:
@@ -125,7 +125,8 @@ def in_gradebook(course_dir: Path, name: str) -> bool:
     """Whether ``nbgrader generate_assignment`` has recorded assignment ``name`` in the gradebook."""
     from nbgrader.api import MissingEntry
 
-    if not (course_dir / "gradebook.db").exists():
+    url = batch.gradebook_url(course_dir)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return False
     with gradebook(course_dir) as gb:
         try:
@@ -289,7 +290,7 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
     names = names or [name for name in assignments(root) if any(submitted.glob(f"*/{name}"))]
     unreleased = [name for name in names if not in_gradebook(root, name)]
     if unreleased:
-        print(f"{', '.join(unreleased)} not in {root / 'gradebook.db'} yet: run `make release` first "
+        print(f"{', '.join(unreleased)} not in the gradebook ({batch.gradebook_url(root)}) yet: run `make release` first "
               f"(it records each assignment and its tests, which autograding restores).")
         return False
     refused = batch.refusal(sandbox)

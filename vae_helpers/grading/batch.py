@@ -45,10 +45,22 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def gradebook_url(root: Path) -> str:
+    """The class gradebook of the course at ``root``: ``c.CourseDirectory.db_url`` of its
+    nbgrader_config.py (SQLite ``gradebook.db`` by default, or e.g. ``postgresql://...``)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    url = config.CourseDirectory.get("db_url", f"sqlite:///{jobs.GRADEBOOK}")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):  # relative to the course
+        url = f"sqlite:///{root.resolve() / url.removeprefix('sqlite:///')}"
+    return url
+
+
 def make_jobs(root: Path, submissions: list[tuple[str, str]], limits: Limits, sandbox: bool,
               threads: int) -> list[jobs.Job]:
-    """A job for each (student, assignment), with the class gradebook as it is now."""
-    gradebook, config = (root / jobs.GRADEBOOK).read_bytes(), (root / "nbgrader_config.py").read_text()
+    """A job for each (student, assignment), with the class gradebook's releases as they are now."""
+    gradebook, config = jobs.snapshot(gradebook_url(root)), (root / "nbgrader_config.py").read_text()
     return [jobs.Job(name, student, jobs.read_folder(root / "submitted" / student / name), gradebook, config,
                      limits, sandbox, threads) for student, name in submissions]
 
@@ -66,14 +78,13 @@ def record(root: Path, result: jobs.Result, assignment: str, student: str) -> Gr
 
     submitted = root / "submitted" / student / assignment / f"{assignment}.ipynb"
     flags = audit(submitted) if submitted.exists() else []
-    with Gradebook(f"sqlite:///{root / jobs.GRADEBOOK}") as gb:
+    with Gradebook(gradebook_url(root)) as gb:
         max_score = gb.find_assignment(assignment).max_score
     score = None
     if result.grades is not None:
         with warnings.catch_warnings():  # nbgrader's own add_submission warns about its ORM session
             warnings.simplefilter("ignore")
-            score = jobs.record(f"sqlite:///{root / jobs.GRADEBOOK}", assignment, student, result.grades,
-                                flagged=bool(flags))
+            score = jobs.record(gradebook_url(root), assignment, student, result.grades, flagged=bool(flags))
         jobs.place(root, assignment, student, result.files)
     return Grade(assignment, student, score, max_score, result.seconds, result.problem, flags)
 
@@ -109,7 +120,7 @@ def summary(grades: list[Grade], sandbox: bool, limits: Limits, where: str, seco
     dropped = [f"{g.student}/{g.assignment}" for g in grades if g.score is None]
     flagged = [f"{g.student}/{g.assignment}" for g in grades if g.flags]
     lines = [f"Graded {len(grades) - len(dropped)} of {len(grades)} submission(s) in {seconds:.0f} s "
-             f"({where}); scores are in gradebook.db (nbgrader export writes a CSV).",
+             f"({where}); scores are in the class gradebook (nbgrader export writes a CSV).",
              f"Sandbox: on ({limits.describe()})." if sandbox else
              "Sandbox: OFF (SANDBOX=off): student code ran with your rights, unconfined."]
     if dropped:

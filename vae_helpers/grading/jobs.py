@@ -24,6 +24,10 @@ from pathlib import Path
 from .sandbox import Limits
 
 GRADEBOOK = "gradebook.db"
+# What a job needs of the class gradebook: the released assignments, their cells, the students.
+# Never other students' submissions or grades.
+RELEASE_TABLES = ("course", "student", "assignment", "notebook", "base_cell", "source_cell", "grade_cells",
+                  "solution_cells", "task_cells")
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class Job:
     assignment: str
     student: str
     files: dict[str, bytes]
-    gradebook: bytes       # the class's SQLite gradebook (it holds the released assignment's cells)
+    gradebook: bytes       # an SQLite snapshot of the class gradebook's releases (see snapshot())
     config: str            # the course's nbgrader_config.py
     limits: Limits = Limits()
     sandbox: bool = True
@@ -110,8 +114,9 @@ def run(job: Job) -> Result:
         (course / "nbgrader_config.py").write_text(job.config)
         (course / GRADEBOOK).write_bytes(job.gradebook)
         write_folder(course / "submitted" / job.student / job.assignment, job.files)
+        (course / "tmp").mkdir()  # nbgrader's temporary files (the kernel's sockets): gone with the job
         env = {**os.environ, "VAE_DATA_SOURCE": os.environ.get("VAE_DATA_SOURCE", "embedded"),
-               "OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads),
+               "OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads), "TMPDIR": str(course / "tmp"),
                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
         process = subprocess.Popen(tied_to_this_process(nbgrader_command(job)), cwd=course, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -145,6 +150,28 @@ def why_dropped(log: str, returncode: int | None) -> str:
         if error in log:
             return f"{problem}: {hint}"
     return problem
+
+
+def snapshot(db_url: str) -> bytes:
+    """An SQLite file with the release tables of the gradebook at ``db_url`` (SQLite or PostgreSQL, ...)."""
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, select, text
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / GRADEBOOK
+        source, target = create_engine(db_url), create_engine(f"sqlite:///{path}")
+        Base.metadata.create_all(target)
+        with source.connect() as read, target.begin() as write:
+            version = read.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            write.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            write.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+            for table in Base.metadata.sorted_tables:  # parents before the tables that refer to them
+                rows = [dict(row._mapping) for row in read.execute(select(table))] if table.name in RELEASE_TABLES else []
+                if rows:
+                    write.execute(table.insert(), rows)
+        source.dispose()
+        target.dispose()
+        return path.read_bytes()
 
 
 def read_grades(gradebook: Path, assignment: str, student: str) -> dict | None:
