@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 import answer_suites
-from vae_helpers.audit import audit, findings
+from vae_helpers.grading.audit import audit, findings
 
 TAMPERING = {
     "torch.allclose = lambda *a, **k: True": "assigns to torch.allclose",

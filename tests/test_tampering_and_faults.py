@@ -222,7 +222,7 @@ def test_make_autograde_reports_the_dropped_submission_and_grades_the_rest(class
 
 
 def test_tampering_is_flagged_for_review_and_honest_work_is_not(class_graded):
-    _, printed, *_ = class_graded
+    course_dir, printed, *_ = class_graded
     flagged = dict(re.findall(r"^   review ([\w-]+)/02_reparameterization: its code (.*)$", printed, re.M))
     assert set(flagged) == {"redefines-checks", "patches-checks", "always-equal", "patches-allclose",
                             "kernel-crash", "kills-parent"}, printed
@@ -232,6 +232,10 @@ def test_tampering_is_flagged_for_review_and_honest_work_is_not(class_graded):
     assert "AlwaysEqual defines __eq__" in flagged["always-equal"]
     assert "os._exit" in flagged["kernel-crash"]
     assert "os.kill" in flagged["kills-parent"]
+    with course.gradebook(course_dir) as gb:  # where the Formgrader shows it ("Flagged?")
+        marked = {sub.student_id for sub in gb.find_assignment(ASSIGNMENT).submissions
+                  if any(nb.flagged for nb in sub.notebooks)}
+    assert marked == set(flagged) - {"kernel-crash"}  # a dropped submission has no grades to flag
 
 
 def errors_of(course_dir, student) -> dict[str, str]:

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audit import audit
+from .grading.audit import audit
 from .grading import batch
 from .grading.batch import Grade
 from .grading.jobs import why_dropped

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..audit import audit
+from .audit import audit
 from . import jobs
 from .sandbox import Limits, unavailable
 
@@ -34,7 +34,7 @@ class Grade:
     max_score: float
     seconds: float
     problem: str = ""
-    flags: list[str] = field(default_factory=list)  # code an instructor should review (see vae_helpers.audit)
+    flags: list[str] = field(default_factory=list)  # code an instructor should review (see vae_helpers.grading.audit)
 
     def cell(self) -> str:
         return "DROPPED" if self.score is None else f"{self.score:g} / {self.max_score:g}"
