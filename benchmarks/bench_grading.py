@@ -1,14 +1,15 @@
-"""How fast does a class grade: plain nbgrader, `make autograde WORKERS=2`, and two Dask workers?
+"""How fast does a class grade: plain nbgrader, `make autograde` one and two at a time, two Dask workers?
 
 A class of 02_reparameterization submissions (right, wrong and faulty mixed; 24 by default) is
-released once into a scratch course and graded three ways, each from a fresh copy:
+released once into a scratch course and graded four ways, each from a fresh copy:
 
 - serial nbgrader: ``nbgrader autograde 02_reparameterization`` (every student in one process,
   no sandbox), what an instructor ran before this course had its own grading;
-- ``make autograde WORKERS=2``: one sandboxed job per submission, two at a time;
+- ``make autograde WORKERS=1`` and ``WORKERS=2``: one sandboxed job (its own nbgrader process)
+  per submission, one or two at a time;
 - Dask: the same jobs on a local cluster of two single-threaded worker processes.
 
-It prints seconds, seconds per submission and submissions per minute, and checks that all three
+It prints seconds, seconds per submission and submissions per minute, and checks that all four
 give every student the same score. Figures, not verdicts: the machine may be busy.
 
     python benchmarks/bench_grading.py
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         batch = submissions(released, args.students)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             ways = {"serial nbgrader (no sandbox)": serial_nbgrader,
+                    "make autograde WORKERS=1": lambda c: make_autograde(c, "--workers", "1"),
                     "make autograde WORKERS=2": lambda c: make_autograde(c, "--workers", "2"),
                     "Dask, 2 local workers": lambda c: make_autograde(c, "--scheduler", cluster.scheduler_address)}
             print(f"{args.students} submissions of {ASSIGNMENT} (right, wrong, crashing, unfinished, blank in turn)")
