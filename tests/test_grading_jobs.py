@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from vae_helpers.grading import batch, jobs
@@ -54,3 +56,18 @@ def test_the_report_is_kept_in_the_course(tmp_path):
     path = batch.write_report(tmp_path, ["alice/02: 11 / 11", "Graded 1 of 1"])
     assert path.parent == tmp_path / batch.REPORTS
     assert path.read_text() == "alice/02: 11 / 11\nGraded 1 of 1\n"
+
+
+def test_a_job_past_its_time_limit_is_stopped_with_everything_it_started(tmp_path):
+    """nbgrader itself hangs here (its configuration sleeps): the job stops it at the limit, says so,
+    and leaves no process of it behind."""
+    pid_file = tmp_path / "nbgrader.pid"
+    config = f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(3600)\n"
+    job = jobs.Job("02_reparameterization", "alice", {"02_reparameterization.ipynb": b"{}"}, b"", config,
+                   Limits(seconds=5), sandbox=False)
+    result = jobs.run(job)
+    assert result.grades is None and result.files == {}
+    assert result.problem == "grading took longer than 5 s and was stopped"
+    if pid_file.exists():  # nbgrader got as far as its configuration (a very busy machine may stop it sooner)
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid_file.read_text()), 0)
