@@ -48,7 +48,7 @@ endif
 	@mkdir -p $(dir $@) && touch $@
 
 course: setup
-	$(PYTHON) -m vae_helpers.course check
+	$(PYTHON) -m vae_helpers.grading.course check
 
 test: setup
 	$(PYTHON) -m pytest
@@ -60,10 +60,10 @@ lab: setup
 	$(PYTHON) -m jupyter lab notebooks/ $(LAB_ARGS)
 
 release: setup
-	$(PYTHON) -m vae_helpers.course release $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+	$(PYTHON) -m vae_helpers.grading.course release $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 autograde: setup
-	$(PYTHON) -m vae_helpers.course autograde $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) \
+	$(PYTHON) -m vae_helpers.grading.course autograde $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) \
 	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(SANDBOX),--sandbox $(SANDBOX)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 	  $(AUTOGRADE_ARGS)
 

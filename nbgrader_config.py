@@ -15,7 +15,7 @@ from nbgrader.preprocessors import (
     OverwriteKernelspec,
 )
 
-from vae_helpers.course import KERNEL_WAIT
+from vae_helpers.grading.course import KERNEL_WAIT
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from vae_helpers import course
+from vae_helpers.grading import course
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "02_reparameterization"

@@ -36,7 +36,8 @@ from pathlib import Path
 import torch
 from bench_training import gemm_throughput
 
-from vae_helpers import course, data
+from vae_helpers import data
+from vae_helpers.grading import course
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGETS_S = {"subset": (40, 150), "full": (60, 240)}  # (per notebook, whole series)

@@ -17,7 +17,8 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from vae_helpers import course, data
+from vae_helpers import data
+from vae_helpers.grading import course
 
 # The suite runs offline and must be deterministic: notebooks executed by the
 # grading tests (in kernels that inherit this environment) use the embedded data.

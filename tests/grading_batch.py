@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from vae_helpers import course
+from vae_helpers.grading import course
 
 WORKERS = 2
 ROOT = Path(__file__).resolve().parents[1]

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import browser
-from vae_helpers import course
+from vae_helpers.grading import course
 
 pytestmark = pytest.mark.slow  # runs every notebook in JupyterLab: left out of `make quick`
 

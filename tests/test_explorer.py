@@ -15,7 +15,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from vae_helpers import course, explorer  # noqa: E402
+from vae_helpers import explorer  # noqa: E402
+from vae_helpers.grading import course  # noqa: E402
 from vae_helpers.models import VAE  # noqa: E402
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

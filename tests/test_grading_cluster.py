@@ -23,7 +23,7 @@ import pytest
 
 import answer_suites
 import grading_batch
-from vae_helpers import course
+from vae_helpers.grading import course
 from vae_helpers.grading import sandbox
 
 pytestmark = pytest.mark.slow  # grades notebooks with nbgrader: left out of `make quick`

@@ -78,7 +78,7 @@ def test_noisier_gradients_keep_sgd_farther_from_the_optimum(text):
 
 @pytest.mark.parametrize("grade_id, points", [("reparameterize", 6), ("score-function", 5)])
 def test_each_exercise_earns_its_points_without_the_other(graded, one_exercise_solved, grade_id, points):
-    from vae_helpers import course
+    from vae_helpers.grading import course
 
     course_dir, _ = graded
     student = f"only-{grade_id}"

@@ -9,7 +9,7 @@ import re
 import nbformat
 import pytest
 
-from vae_helpers import course
+from vae_helpers.grading import course
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from vae_helpers import course
+from vae_helpers.grading import course
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 
@@ -136,10 +136,10 @@ def test_setup_cell_explains_a_kernel_without_the_course_package():
 
 
 def test_course_cli_rejects_unknown_assignments_and_folders(tmp_path):
-    bad = subprocess.run([sys.executable, "-m", "vae_helpers.course", "check", "--assignment", "99_nope"],
+    bad = subprocess.run([sys.executable, "-m", "vae_helpers.grading.course", "check", "--assignment", "99_nope"],
                          cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown assignment" in bad.stderr and "01_autoencoder" in bad.stderr
-    elsewhere = subprocess.run([sys.executable, "-m", "vae_helpers.course", "release", "--root", str(tmp_path)],
+    elsewhere = subprocess.run([sys.executable, "-m", "vae_helpers.grading.course", "release", "--root", str(tmp_path)],
                                capture_output=True, text=True)
     assert elsewhere.returncode == 2 and "no solutions/ folder" in elsewhere.stderr
 
@@ -148,18 +148,18 @@ def test_autograde_target_grades_a_class_and_reports_what_nbgrader_drops(graded,
     course_dir, _ = graded
     name = "01_autoencoder"
     root = course.make_scratch_course(ROOT, tmp_path / "class")
-    before = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(root)],
+    before = subprocess.run([sys.executable, "-m", "vae_helpers.grading.course", "autograde", "--root", str(root)],
                             capture_output=True, text=True)
     assert before.returncode == 1 and "No submissions" in before.stdout
     course.submit(root, "alice", name, course_dir / "notebooks" / name / f"{name}.ipynb")
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{ this is not a notebook")
     course.submit(root, "bob", name, broken)
-    unreleased = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(root)],
+    unreleased = subprocess.run([sys.executable, "-m", "vae_helpers.grading.course", "autograde", "--root", str(root)],
                                 capture_output=True, text=True)
     assert unreleased.returncode == 1 and "make release" in unreleased.stdout
     course.release(root, [name])
-    result = subprocess.run([sys.executable, "-m", "vae_helpers.course", "autograde", "--root", str(root)],
+    result = subprocess.run([sys.executable, "-m", "vae_helpers.grading.course", "autograde", "--root", str(root)],
                             capture_output=True, text=True)
     assert "alice/01_autoencoder: 0 / 9" in result.stdout
     assert "bob/01_autoencoder: nbgrader dropped this submission" in result.stdout

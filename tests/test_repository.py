@@ -140,5 +140,5 @@ def test_make_uses_an_activated_conda_environment(tmp_path):
 def test_make_builds_its_own_venv_outside_conda_or_in_conda_base(tmp_path):
     for env in ({}, {"CONDA_DEFAULT_ENV": "base", "CONDA_PREFIX": str(tmp_path)}):
         commands = _make_dry_run("course", **env)
-        assert ".venv/bin/python -m vae_helpers.course check" in commands
+        assert ".venv/bin/python -m vae_helpers.grading.course check" in commands
         assert str(tmp_path) not in commands

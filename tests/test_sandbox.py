@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # starts a kernel: left out of `make quick`
 if (REASON := sandbox.unavailable()) is not None:
     pytest.skip(REASON, allow_module_level=True)
 
-from vae_helpers import course  # noqa: E402
+from vae_helpers.grading import course  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = sandbox.MIB

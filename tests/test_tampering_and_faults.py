@@ -22,7 +22,7 @@ import nbformat
 import pytest
 
 import grading_batch
-from vae_helpers import course
+from vae_helpers.grading import course
 from vae_helpers.grading import sandbox
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`

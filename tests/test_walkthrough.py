@@ -29,7 +29,7 @@ import pytest
 
 import answer_suites
 from answer_suites import EXERCISES
-from vae_helpers import course
+from vae_helpers.grading import course
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 

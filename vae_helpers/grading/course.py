@@ -2,10 +2,10 @@
 
 Used by the Makefile::
 
-    python -m vae_helpers.course release     # solutions/ -> notebooks/ (nbgrader generate_assignment)
-    python -m vae_helpers.course check       # the whole course end to end, with a score table
-    python -m vae_helpers.course autograde   # grade submitted/<student>/<assignment>/ of a class
-    python -m vae_helpers.course execute --assignment 04_vae --source full --set "SEEDS=[0, 1, 2]"
+    python -m vae_helpers.grading.course release     # solutions/ -> notebooks/ (nbgrader generate_assignment)
+    python -m vae_helpers.grading.course check       # the whole course end to end, with a score table
+    python -m vae_helpers.grading.course autograde   # grade submitted/<student>/<assignment>/ of a class
+    python -m vae_helpers.grading.course execute --assignment 04_vae --source full --set "SEEDS=[0, 1, 2]"
                                              # run a solution notebook on one data source, print what it prints
 
 ``check`` works in a scratch course directory (``build/course``): it releases
@@ -29,11 +29,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .grading.audit import audit
-from .grading import batch
-from .grading.batch import Grade
-from .grading.jobs import why_dropped
-from .grading.sandbox import GIB, MIB, Limits
+from . import batch
+from .audit import audit
+from .batch import Grade
+from .jobs import why_dropped
+from .sandbox import GIB, MIB, Limits
 
 SOLUTION, BLANK = "solution", "blank"
 DATA_SOURCES = {"subset": "embedded", "full": "torchvision"}  # the course's names -> VAE_DATA_SOURCE
@@ -302,7 +302,7 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
     workers = workers or batch.default_workers()
     runner = None
     if scheduler:
-        from .grading.cluster import run_on_dask
+        from .cluster import run_on_dask
 
         runner = lambda jobs: run_on_dask(jobs, scheduler)  # noqa: E731
     printed: list[str] = []
@@ -321,7 +321,7 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vae_helpers.course", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vae_helpers.grading.course", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["release", "check", "autograde", "execute"])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: .)")
     parser.add_argument("--assignment", action="append", help="limit to this assignment (repeatable)")
