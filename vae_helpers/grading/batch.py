@@ -57,10 +57,10 @@ def gradebook_url(root: Path) -> str:
     return url
 
 
-def make_jobs(root: Path, submissions: list[tuple[str, str]], limits: Limits, sandbox: bool,
+def make_jobs(root: Path, db_url: str, submissions: list[tuple[str, str]], limits: Limits, sandbox: bool,
               threads: int) -> list[jobs.Job]:
-    """A job for each (student, assignment), with the class gradebook's releases as they are now."""
-    gradebook, config = jobs.snapshot(gradebook_url(root)), (root / "nbgrader_config.py").read_text()
+    """A job for each (student, assignment), with the releases of the gradebook at ``db_url`` as they are now."""
+    gradebook, config = jobs.snapshot(db_url), (root / "nbgrader_config.py").read_text()
     return [jobs.Job(name, student, jobs.read_folder(root / "submitted" / student / name), gradebook, config,
                      limits, sandbox, threads) for student, name in submissions]
 
@@ -72,19 +72,19 @@ def run_locally(batch: list[jobs.Job], workers: int) -> Iterator[jobs.Result]:
             yield future.result()
 
 
-def record(root: Path, result: jobs.Result, assignment: str, student: str) -> Grade:
-    """Write one result into the class course (gradebook and autograded/) and return its grade."""
+def record(root: Path, db_url: str, result: jobs.Result, assignment: str, student: str) -> Grade:
+    """Write one result into the class course (the gradebook at ``db_url``, autograded/); return its grade."""
     from nbgrader.api import Gradebook
 
     submitted = root / "submitted" / student / assignment / f"{assignment}.ipynb"
     flags = audit(submitted) if submitted.exists() else []
-    with Gradebook(gradebook_url(root)) as gb:
+    with Gradebook(db_url) as gb:
         max_score = gb.find_assignment(assignment).max_score
     score = None
     if result.grades is not None:
         with warnings.catch_warnings():  # nbgrader's own add_submission warns about its ORM session
             warnings.simplefilter("ignore")
-            score = jobs.record(gradebook_url(root), assignment, student, result.grades, flagged=bool(flags))
+            score = jobs.record(db_url, assignment, student, result.grades, flagged=bool(flags))
         jobs.place(root, assignment, student, result.files)
     return Grade(assignment, student, score, max_score, result.seconds, result.problem, flags)
 
@@ -97,12 +97,13 @@ def grade_class(root: Path, submissions: list[tuple[str, str]], workers: int, sa
     on Dask, each job's kernel gets one torch thread).
     """
     threads = max(1, default_workers() // workers) if runner is None else 1
-    batch = make_jobs(root, submissions, limits, sandbox, threads)
+    db_url = gradebook_url(root)
+    batch = make_jobs(root, db_url, submissions, limits, sandbox, threads)
     runner = runner or (lambda b: run_locally(b, workers))
     grades = []
     for done, result in enumerate(runner(batch), start=1):
         student, assignment = result.job.split("/")
-        grade = record(root, result, assignment, student)
+        grade = record(root, db_url, result, assignment, student)
         grades.append(grade)
         where = f" on {result.host}" if result.host and result.host != os.uname().nodename else ""
         if grade.score is None:

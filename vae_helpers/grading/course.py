@@ -32,7 +32,7 @@ from pathlib import Path
 from . import batch
 from .audit import audit
 from .batch import Grade
-from .jobs import why_dropped
+from .jobs import nbgrader_environment, why_dropped
 from .sandbox import GIB, MIB, Limits
 
 SOLUTION, BLANK = "solution", "blank"
@@ -51,16 +51,7 @@ def assignments(root: Path) -> list[str]:
 def nbgrader(course_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in ``course_dir`` (so its nbgrader_config.py applies), with ``env`` added."""
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    environment = {
-        # Grading is fast and the same everywhere with the embedded data, unless the
-        # instructor exports VAE_DATA_SOURCE themselves.
-        "VAE_DATA_SOURCE": "embedded",
-        **os.environ,
-        **(env or {}),
-        # nbgrader shells out to `alembic`, which lives next to this Python.
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-    }
-    return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=environment)
+    return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=nbgrader_environment(env))
 
 
 def _run_or_raise(course_dir: Path, *args: str) -> None:

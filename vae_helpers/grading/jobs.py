@@ -76,6 +76,16 @@ def write_folder(folder: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
 
 
+def nbgrader_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for running nbgrader, with ``extra`` added.
+
+    Grading is fast and the same everywhere with the embedded data, unless the instructor exports
+    VAE_DATA_SOURCE themselves; nbgrader shells out to ``alembic``, which lives next to this Python.
+    """
+    return {"VAE_DATA_SOURCE": "embedded", **os.environ, **(extra or {}),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+
+
 def nbgrader_command(job: Job) -> list[str]:
     """``nbgrader autograde`` for the job's one submission, its kernel in the sandbox unless turned off."""
     cmd = [sys.executable, "-m", "nbgrader", "autograde", job.assignment, "--student", job.student, "--force",
@@ -115,9 +125,8 @@ def run(job: Job) -> Result:
         (course / GRADEBOOK).write_bytes(job.gradebook)
         write_folder(course / "submitted" / job.student / job.assignment, job.files)
         (course / "tmp").mkdir()  # nbgrader's temporary files (the kernel's sockets): gone with the job
-        env = {**os.environ, "VAE_DATA_SOURCE": os.environ.get("VAE_DATA_SOURCE", "embedded"),
-               "OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads), "TMPDIR": str(course / "tmp"),
-               "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+        env = nbgrader_environment({"OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads),
+                                    "TMPDIR": str(course / "tmp")})
         process = subprocess.Popen(tied_to_this_process(nbgrader_command(job)), cwd=course, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
