@@ -6,15 +6,6 @@ source), and ``nbgrader generate_assignment`` writes the student versions to
 ``notebooks/``.
 """
 
-from nbgrader.preprocessors import (
-    CheckCellMetadata,
-    ClearOutput,
-    DeduplicateIds,
-    NbGraderPreprocessor,
-    OverwriteCells,
-    OverwriteKernelspec,
-)
-
 from vae_helpers.grading.course import KERNEL_WAIT
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
@@ -54,23 +45,23 @@ c.IgnorePattern.pattern = r"[\s\S]*"
 c.OverwriteCells.add_missing_cells = True
 
 
-class ForgetDuplicateIds(NbGraderPreprocessor):
-    """Turn the copies DeduplicateIds has emptied (``"nbgrader": {}``) into ordinary cells.
-
-    When a submission holds two cells with the same id, nbgrader 0.9 keeps the last and
-    empties the metadata of the others; with ``add_missing_cells`` on, an empty entry
-    then makes autograding fail (KeyError: 'grade_id') and the submission is dropped.
-    """
-
-    def preprocess(self, nb, resources):
-        for cell in nb.cells:
-            if cell.metadata.get("nbgrader") == {}:
-                del cell.metadata["nbgrader"]
-        return nb, resources
-
-
-c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, ForgetDuplicateIds, OverwriteKernelspec,
-                                      OverwriteCells, CheckCellMetadata]
+# The preprocessors that clean a submission before it runs, named by import path (so the
+# Formgrader can show this configuration). The course adds two (vae_helpers/grading/preprocessors.py):
+# ForgetDuplicateIds keeps a submission with a duplicated cell gradable, and ShortenDemos runs the
+# demonstration cells that train models for the plots with smaller budgets (no grade uses them),
+# opening the feedback with a note that says so. To grade with the full demonstrations:
+# c.ShortenDemos.enabled = False (make autograde AUTOGRADE_ARGS="--demos full").
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "vae_helpers.grading.preprocessors.ForgetDuplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "vae_helpers.grading.preprocessors.ShortenDemos",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# After the last cell, stop the kernel at once instead of waiting for it to wind down.
+c.Execute.shutdown_kernel = "immediate"
 
 # Keep giant outputs (an accidental print in a loop) out of feedback files.
 c.LimitOutput.max_lines = 200

@@ -10,7 +10,10 @@ released once into a scratch course and graded four ways, each from a fresh copy
 - Dask: the same jobs on a local cluster of two single-threaded worker processes.
 
 It prints seconds, seconds per submission and submissions per minute, and checks that all four
-give every student the same score. Figures, not verdicts: the machine may be busy.
+give every student the same score. Then one student's whole submission (the five solution
+notebooks) is graded with ``make autograde WORKERS=2``, with the demonstration cells shortened
+(the default) and as released (``--demos full``); it prints the seconds of each and checks the
+scores agree. Figures, not verdicts: the machine may be busy.
 
     python benchmarks/bench_grading.py
     python benchmarks/bench_grading.py --students 8
@@ -80,6 +83,31 @@ def make_autograde(course_dir: Path, *options: str) -> None:
         course.main(["autograde", "--root", str(course_dir), *options])
 
 
+def whole_submission(scratch: Path) -> None:
+    """One student's five solution notebooks, graded two at a time, shortened and in full."""
+    released = course.make_scratch_course(ROOT, scratch / "whole-released")
+    names = course.assignments(released)
+    course.release(released, names)
+    print(f"\none student's whole submission ({len(names)} solution notebooks), make autograde WORKERS=2")
+    header = f"{'demonstration cells':<30} {'seconds':>8}  score"
+    print(header + "\n" + "-" * len(header))
+    reference = None
+    for demos in ("short", "full"):
+        course_dir = scratch / f"whole-{demos}"
+        shutil.copytree(released, course_dir)
+        for name in names:
+            course.submit(course_dir, "student", name, course_dir / "solutions" / name / f"{name}.ipynb")
+        start = time.perf_counter()
+        make_autograde(course_dir, "--workers", "2", "--demos", demos)
+        seconds = time.perf_counter() - start
+        with course.gradebook(course_dir) as gb:
+            got = {name: gb.find_submission(name, "student").score for name in names}
+        reference = reference or got
+        same = "" if got == reference else "  !! scores differ from the shortened grading"
+        label = "shortened (default)" if demos == "short" else "as released (--demos full)"
+        print(f"{label:<30} {seconds:>8.1f}  {sum(got.values()):g}{same}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=24)
@@ -109,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
                 same = "" if got == reference else "  !! scores differ from serial nbgrader"
                 print(f"{how:<30} {seconds:>8.1f} {seconds / len(batch):>15.2f} "
                       f"{60 * len(batch) / seconds:>18.1f}{same}", flush=True)
+        whole_submission(Path(scratch))
 
 
 if __name__ == "__main__":

@@ -16,8 +16,9 @@ A check is a function decorated with :func:`check`. It
   a function of torch, ``torch.Tensor``, ``torch.nn.functional``, ``math``, a builtin
   the checks use, or a check itself: see :func:`trust`.
 
-``import vae_helpers`` (the notebooks' locked setup cell) imports this module, so
-the originals are recorded before any student code runs.
+The notebooks' locked setup cell imports this module (``from vae_helpers.checks import
+require``), and nbgrader restores that cell before grading, so the originals are recorded before
+any student code runs.
 """
 
 from __future__ import annotations

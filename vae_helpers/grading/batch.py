@@ -58,11 +58,11 @@ def gradebook_url(root: Path) -> str:
 
 
 def make_jobs(root: Path, db_url: str, submissions: list[tuple[str, str]], limits: Limits, sandbox: bool,
-              threads: int) -> list[jobs.Job]:
+              threads: int, shorten: bool = True) -> list[jobs.Job]:
     """A job for each (student, assignment), with the releases of the gradebook at ``db_url`` as they are now."""
     gradebook, config = jobs.snapshot(db_url), (root / "nbgrader_config.py").read_text()
     return [jobs.Job(name, student, jobs.read_folder(root / "submitted" / student / name), gradebook, config,
-                     limits, sandbox, threads) for student, name in submissions]
+                     limits, sandbox, threads, shorten) for student, name in submissions]
 
 
 def run_locally(batch: list[jobs.Job], workers: int) -> Iterator[jobs.Result]:
@@ -90,15 +90,17 @@ def record(root: Path, db_url: str, result: jobs.Result, assignment: str, studen
 
 
 def grade_class(root: Path, submissions: list[tuple[str, str]], workers: int, sandbox: bool = True,
-                limits: Limits = Limits(), runner: Callable | None = None, say: Callable = print) -> list[Grade]:
+                limits: Limits = Limits(), runner: Callable | None = None, say: Callable = print,
+                shorten: bool = True) -> list[Grade]:
     """Autograde ``submissions`` [(student, assignment)] of the course at ``root``; print as they finish.
 
     ``runner(batch)`` yields results (default: :func:`run_locally` with ``workers``; elsewhere, e.g.
-    on Dask, each job's kernel gets one torch thread).
+    on Dask, each job's kernel gets one torch thread). With ``shorten``, the demonstration cells
+    run with grading budgets (vae_helpers/grading/preprocessors.py).
     """
     threads = max(1, default_workers() // workers) if runner is None else 1
     db_url = gradebook_url(root)
-    batch = make_jobs(root, db_url, submissions, limits, sandbox, threads)
+    batch = make_jobs(root, db_url, submissions, limits, sandbox, threads, shorten)
     runner = runner or (lambda b: run_locally(b, workers))
     grades = []
     for done, result in enumerate(runner(batch), start=1):
@@ -116,14 +118,19 @@ def grade_class(root: Path, submissions: list[tuple[str, str]], workers: int, sa
     return grades
 
 
-def summary(grades: list[Grade], sandbox: bool, limits: Limits, where: str, seconds: float) -> list[str]:
-    """The closing lines of a grading run: counts, dropped and flagged submissions, the sandbox's state."""
+def summary(grades: list[Grade], sandbox: bool, limits: Limits, where: str, seconds: float,
+            shorten: bool = True) -> list[str]:
+    """The closing lines of a grading run: counts, dropped and flagged submissions, the sandbox's state,
+    and whether the demonstration cells ran shorter."""
     dropped = [f"{g.student}/{g.assignment}" for g in grades if g.score is None]
     flagged = [f"{g.student}/{g.assignment}" for g in grades if g.flags]
     lines = [f"Graded {len(grades) - len(dropped)} of {len(grades)} submission(s) in {seconds:.0f} s "
              f"({where}); scores are in the class gradebook (nbgrader export writes a CSV).",
              f"Sandbox: on ({limits.describe()})." if sandbox else
-             "Sandbox: OFF (SANDBOX=off): student code ran with your rights, unconfined."]
+             "Sandbox: OFF (SANDBOX=off): student code ran with your rights, unconfined.",
+             "Demonstration cells: shortened while grading (no grade uses them; each feedback opens with a note "
+             "saying which ran shorter; --demos full runs them as released)." if shorten else
+             "Demonstration cells: run as released (--demos full)."]
     if dropped:
         lines.append(f"Dropped by nbgrader, not graded: {', '.join(sorted(dropped))}")
     if flagged:

@@ -10,8 +10,9 @@ Used by the Makefile::
 
 ``check`` works in a scratch course directory (``build/course``): it releases
 every assignment, submits each solution notebook as student ``solution`` and
-each blank student notebook as student ``blank``, autogrades both with nbgrader,
-keeps the executed solutions and their HTML under ``build/``, and fails unless
+each blank student notebook as student ``blank``, autogrades both with nbgrader
+(the demonstration cells in full, as released), keeps the executed solutions and their
+HTML under ``build/``, and fails unless
 every solution earns full marks without errors and every blank earns zero.
 """
 
@@ -50,7 +51,7 @@ def assignments(root: Path) -> list[str]:
 
 def nbgrader(course_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run ``nbgrader ARGS`` in ``course_dir`` (so its nbgrader_config.py applies), with ``env`` added."""
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    cmd = [sys.executable, "-m", "vae_helpers.grading.nbgrader_main", *args]
     return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=nbgrader_environment(env))
 
 
@@ -91,12 +92,14 @@ def gradebook(course_dir: Path):
     return Gradebook(batch.gradebook_url(course_dir))
 
 
-def autograde(course_dir: Path, name: str, student: str) -> Grade:
-    """Autograde one submission with nbgrader and read its score from the gradebook."""
+def autograde(course_dir: Path, name: str, student: str, shorten: bool = True) -> Grade:
+    """Autograde one submission with nbgrader (unsandboxed: the course's own notebooks) and read its
+    score from the gradebook; ``shorten=False`` runs the demonstration cells as released."""
     from nbgrader.api import MissingEntry
 
     start = time.perf_counter()
-    result = nbgrader(course_dir, "autograde", name, "--student", student, "--force")
+    full = [] if shorten else ["--ShortenDemos.enabled=False"]
+    result = nbgrader(course_dir, "autograde", name, "--student", student, "--force", *full)
     seconds = time.perf_counter() - start
     graded = course_dir / "autograded" / student / name / f"{name}.ipynb"
     with gradebook(course_dir) as gb:
@@ -229,7 +232,8 @@ def run_course(root: Path, build: Path, names: list[str] | None = None,
         submit(course_dir, SOLUTION, name, course_dir / "solutions" / name / f"{name}.ipynb")
         submit(course_dir, BLANK, name, course_dir / "notebooks" / name / f"{name}.ipynb")
         print(f"Autograding {name} ...", flush=True)
-        solution, blank = autograde(course_dir, name, SOLUTION), autograde(course_dir, name, BLANK)
+        # in full, as released: the executed solutions are the lecture's, and the tests read their claims
+        solution, blank = (autograde(course_dir, name, student, shorten=False) for student in (SOLUTION, BLANK))
         problems = []
         if solution.score is None or solution.score != solution.max_score:
             problems.append(f"solution scored {solution.cell()} {solution.problem}".strip())
@@ -265,12 +269,13 @@ def print_table(results: list[NotebookResult]) -> None:
 
 def autograde_class(root: Path, names: list[str] | None = None, students: list[str] | None = None,
                     workers: int | None = None, sandbox: bool = True, limits: Limits = Limits(),
-                    scheduler: str | None = None) -> bool:
+                    scheduler: str | None = None, shorten: bool = True) -> bool:
     """Autograde every submission under ``root/submitted``, one line each; False if any was dropped.
 
     ``workers`` jobs at a time on this machine (default: one per core), or on the Dask cluster at
     ``scheduler``; each kernel in the sandbox with ``limits`` unless ``sandbox`` is False (see
-    vae_helpers.grading). The summary is also kept in ``autograde-reports/``.
+    vae_helpers.grading), the demonstration cells shortened unless ``shorten`` is False. The summary
+    is also kept in ``autograde-reports/``.
     """
     submitted = root / "submitted"
     if not submitted.is_dir():
@@ -303,9 +308,9 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
         print(line, flush=True)
 
     start = time.perf_counter()
-    grades = batch.grade_class(root, submissions, workers, sandbox, limits, runner, say=say)
+    grades = batch.grade_class(root, submissions, workers, sandbox, limits, runner, say=say, shorten=shorten)
     where = f"on the Dask cluster at {scheduler}" if scheduler else f"{workers} at a time"
-    for line in batch.summary(grades, sandbox, limits, where, time.perf_counter() - start):
+    for line in batch.summary(grades, sandbox, limits, where, time.perf_counter() - start, shorten):
         say(line)
     print(f"This report: {batch.write_report(root, printed)}")
     return all(g.score is not None for g in grades)
@@ -325,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=Limits.processes, help="autograde: processes per kernel")
     parser.add_argument("--disk", type=float, default=Limits.disk / MIB, help="autograde: MiB a kernel may write")
     parser.add_argument("--timeout", type=int, default=Limits.seconds, help="autograde: seconds per submission")
+    parser.add_argument("--demos", choices=["short", "full"], default="short",
+                        help="autograde: run the demonstration cells with grading budgets (default) or as released")
     parser.add_argument("--source", choices=sorted(DATA_SOURCES), default="subset",
                         help="execute: the embedded subset (offline) or the full MNIST ($VAE_DATA_DIR)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=EXPRESSION",
@@ -354,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     limits = Limits(memory=int(args.memory * GIB), processes=args.processes, disk=int(args.disk * MIB),
                     seconds=args.timeout)
     ok = autograde_class(root, args.assignment, args.student, args.workers, args.sandbox == "on", limits,
-                         args.scheduler)
+                         args.scheduler, args.demos == "short")
     return 0 if ok else 1
 
 

@@ -42,6 +42,7 @@ class Job:
     limits: Limits = Limits()
     sandbox: bool = True
     threads: int = 1       # torch threads of the kernel
+    shorten: bool = True   # run the demonstration cells with grading budgets (see preprocessors.py)
 
     @property
     def name(self) -> str:
@@ -88,8 +89,10 @@ def nbgrader_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def nbgrader_command(job: Job) -> list[str]:
     """``nbgrader autograde`` for the job's one submission, its kernel in the sandbox unless turned off."""
-    cmd = [sys.executable, "-m", "nbgrader", "autograde", job.assignment, "--student", job.student, "--force",
+    cmd = [sys.executable, "-m", "vae_helpers.grading.nbgrader_main", "autograde", job.assignment, "--student", job.student, "--force",
            f"--CourseDirectory.db_url=sqlite:///{GRADEBOOK}"]  # the job's copy, whatever the class uses
+    if not job.shorten:
+        cmd.append("--ShortenDemos.enabled=False")
     if job.sandbox:
         limits = job.limits
         cmd += ["--Execute.kernel_manager_class=vae_helpers.grading.sandbox.SandboxedKernelManager",
