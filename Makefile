@@ -45,6 +45,8 @@ ifeq ($(ENV_DIR),.venv)
 endif
 	@echo "Installing the course into $(ENV_DIR) (pip install -e '.[dev]' at the versions of requirements.lock; the first time takes a few minutes) ..."
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	@# the Formgrader's Autograde button then grades like make autograde (vae_helpers/grading/formgrader.py)
+	@install -D -m 644 jupyter-config/vae-course.json $(ENV_DIR)/etc/jupyter/jupyter_server_config.d/vae-course.json
 	@mkdir -p $(dir $@) && touch $@
 
 course: setup

@@ -46,8 +46,10 @@ c.OverwriteCells.add_missing_cells = True
 
 
 # The preprocessors that clean a submission before it runs, named by import path (so the
-# Formgrader can show this configuration). The course adds two (vae_helpers/grading/preprocessors.py):
-# ForgetDuplicateIds keeps a submission with a duplicated cell gradable, and ShortenDemos runs the
+# Formgrader can show this configuration). The course adds three (vae_helpers/grading/preprocessors.py):
+# ForgetDuplicateIds keeps a submission with a duplicated cell gradable, RestoreLockedCells is
+# nbgrader's OverwriteCells without its "checksum has changed" warning on every honest submission's
+# hidden-test cells (jupyter/nbgrader#1961), and ShortenDemos runs the
 # demonstration cells that train models for the plots with smaller budgets (no grade uses them),
 # opening the feedback with a note that says so. To grade with the full demonstrations:
 # c.ShortenDemos.enabled = False (make autograde AUTOGRADE_ARGS="--demos full").
@@ -56,12 +58,16 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.DeduplicateIds",
     "vae_helpers.grading.preprocessors.ForgetDuplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
+    "vae_helpers.grading.preprocessors.RestoreLockedCells",
     "vae_helpers.grading.preprocessors.ShortenDemos",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # After the last cell, stop the kernel at once instead of waiting for it to wind down.
 c.Execute.shutdown_kernel = "immediate"
+
+# nbgrader export: the course's CSV says, per row, whether the score was earned ("graded"), is
+# still to be given by hand (autograding failed) or was never submitted, and which were flagged.
+c.ExportApp.plugin_class = "vae_helpers.grading.export.CsvExport"
 
 # Keep giant outputs (an accidental print in a loop) out of feedback files.
 c.LimitOutput.max_lines = 200

@@ -9,6 +9,7 @@ serial run, and the killed worker's job must leave no process behind.
 from __future__ import annotations
 
 import contextlib
+import os
 import io
 import shutil
 import signal
@@ -73,7 +74,10 @@ class Cluster:
         self.file = folder / "scheduler.json"
         self.log = folder / "cluster.log"
         log = self.log.open("w")
-        common = {"stdout": log, "stderr": subprocess.STDOUT, "cwd": folder}
+        self.tmp = folder / "tmp"  # where the workers' jobs keep their scratch folders
+        self.tmp.mkdir()
+        common = {"stdout": log, "stderr": subprocess.STDOUT, "cwd": folder,
+                  "env": {**os.environ, "TMPDIR": str(self.tmp)}}
         self.scheduler = subprocess.Popen([BIN / "dask", "scheduler", "--scheduler-file", self.file,
                                            "--host", "127.0.0.1", "--port", "0", "--no-dashboard"], **common)
         self.workers = {name: subprocess.Popen([BIN / "dask", "worker", "--scheduler-file", self.file, "--name", name,
@@ -104,8 +108,8 @@ class Cluster:
                 process.kill()
 
 
-def kill_a_worker_while_it_grades(cluster: Cluster, killed: list[str]) -> None:
-    """SIGKILL the first worker seen running a job (and remember which)."""
+def kill_a_worker_while_it_grades(cluster: Cluster, killed: list) -> None:
+    """SIGKILL the first worker seen running a job; remember which, and the job folders left then."""
     with cluster.client() as client:
         client.wait_for_workers(2, timeout=300)
         deadline = time.monotonic() + 600
@@ -115,7 +119,9 @@ def kill_a_worker_while_it_grades(cluster: Cluster, killed: list[str]) -> None:
             if busy:
                 time.sleep(2)  # well inside the job: nbgrader and the sandboxed kernel are running
                 cluster.workers[busy[0]].send_signal(signal.SIGKILL)
+                cluster.workers[busy[0]].wait()
                 killed.append(busy[0])
+                killed.append(sorted(path.name for path in cluster.tmp.glob("vae-job-*")))
                 return
             time.sleep(0.1)
 
@@ -144,7 +150,7 @@ def graded(released, tmp_path_factory):
 
 def test_a_worker_was_killed_in_the_middle_of_the_batch(graded):
     *_, killed = graded
-    assert len(killed) == 1
+    assert len(killed) == 2 and killed[0] in ("one", "two")
 
 
 def test_every_submission_is_graded_exactly_once(graded):
@@ -162,6 +168,13 @@ def test_the_cluster_gives_the_grades_and_feedback_of_serial_grading(graded):
     expected = outcomes(serial)
     assert len({score for score, _ in expected.values()}) == 3  # right, and wrong in either exercise
     assert outcomes(on_dask) == expected
+
+
+def test_the_killed_workers_job_folder_is_swept_by_the_next_job(graded):
+    """A SIGKILLed worker cannot delete its job's folder; the job run again elsewhere removes it."""
+    _, on_dask, _, killed = graded
+    assert killed[1], "the killed worker left its job folder"
+    assert list((on_dask.parent / "tmp").glob("vae-job-*")) == []
 
 
 def test_the_killed_workers_job_left_no_process_behind(graded):

@@ -131,3 +131,12 @@ def test_a_whole_submission_graded_short_scores_as_graded_in_full(graded, releas
 
 def short_max(outcome) -> float:
     return sum(r.max_score for r in outcome.cells.values())
+
+
+def test_docs_grading_shows_the_budgets_the_course_uses(root):
+    """docs/grading.md's table of shortened cells: every cell of SHORTER, with its grading values."""
+    text = (root / "docs" / "grading.md").read_text()
+    table = dict(((f"{n}", c), v) for n, c, v in re.findall(r"^\| (\d\d) \| `([\w-]+)` \| .* \| (.+) \|$", text, re.M))
+    expected = {(name[:2], cell): ", ".join(f"`{v!r}`" if isinstance(v, list) else f"{v!r}" for v in budgets.values())
+                for name, cells in SHORTER.items() for cell, budgets in cells.items()}
+    assert table == expected

@@ -11,6 +11,7 @@ Also: the same submission autograded five times gets the same grade.
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import io
 import re
@@ -22,8 +23,7 @@ import nbformat
 import pytest
 
 import grading_batch
-from vae_helpers.grading import course
-from vae_helpers.grading import sandbox
+from vae_helpers.grading import course, export, sandbox
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 
@@ -199,9 +199,9 @@ def test_every_submission_gets_its_documented_score(class_graded):
     measured = {}
     with course.gradebook(course_dir) as gb:
         for student in documented_scores():
-            graded = course_dir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-            score = gb.find_submission(ASSIGNMENT, student).score if graded.exists() else None
-            measured[student] = "dropped" if score is None else f"{score:g} / 11"
+            submission = gb.find_submission(ASSIGNMENT, student)
+            graded = export.status(submission)[0] == export.GRADED
+            measured[student] = f"{submission.score:g} / 11" if graded else "dropped"
     assert measured == documented_scores(), printed
 
 
@@ -235,7 +235,29 @@ def test_tampering_is_flagged_for_review_and_honest_work_is_not(class_graded):
     with course.gradebook(course_dir) as gb:  # where the Formgrader shows it ("Flagged?")
         marked = {sub.student_id for sub in gb.find_assignment(ASSIGNMENT).submissions
                   if any(nb.flagged for nb in sub.notebooks)}
-    assert marked == set(flagged) - {"kernel-crash"}  # a dropped submission has no grades to flag
+    assert marked == set(flagged)  # kernel-crash too: it is in the gradebook, to be graded by hand
+
+
+def test_the_export_tells_earned_scores_from_submissions_to_grade_by_hand(class_graded):
+    """The course's `nbgrader export`: a dropped submission is "needs grading by hand" with the reason
+    and no score (nbgrader's own CSV gives it 0.0, like an earned zero); flags are in a column."""
+    course_dir, *_ = class_graded
+    run = course.nbgrader(course_dir, "export", "--to", "export.csv")
+    assert run.returncode == 0, run.stdout + run.stderr
+    with open(course_dir / "export.csv", newline="") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT}
+    assert set(rows) == set(documented_scores())
+    for student, documented in documented_scores().items():
+        row = rows[student]
+        if documented == "dropped":
+            assert (row["status"], row["score"], row["raw_score"]) == ("needs grading by hand", "", ""), row
+            assert row["note"].startswith("Not autograded: "), row
+        else:
+            assert row["status"] == "graded" and f"{float(row['score']):g} / 11" == documented, row
+    assert "killed the Python kernel" in rows["kernel-crash"]["note"]
+    assert "not a readable notebook" in rows["garbled"]["note"]
+    assert {s for s, row in rows.items() if row["flagged"] == "yes"} == {
+        "redefines-checks", "patches-checks", "always-equal", "patches-allclose", "kernel-crash", "kills-parent"}
 
 
 def errors_of(course_dir, student) -> dict[str, str]:
@@ -319,3 +341,22 @@ def test_without_bubblewrap_make_autograde_refuses_unless_the_sandbox_is_turned_
     assert "Sandbox: OFF (SANDBOX=off): student code ran with your rights" in printed.getvalue()
     report = next((course_dir / "autograde-reports").iterdir()).read_text()
     assert "Sandbox: OFF" in report and "blank/02_reparameterization: 0 / 11" in report
+
+
+def test_nbgrader_warns_about_restored_cells_only_when_a_student_edited_one(released, tmp_path):
+    """Honest work logs no "checksum has changed" (plain nbgrader warns for every cell with hidden
+    tests, jupyter/nbgrader#1961); an edited test cell still does, and gets its code back."""
+    course_dir = tmp_path / "course"
+    shutil.copytree(released, course_dir)
+    honest = nbformat.read(course_dir / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    edited = grading_batch.with_cell(honest, VISIBLE, "pass")
+    for student, nb in (("honest", honest), ("edited", edited)):
+        target = course_dir / "submitted" / student / ASSIGNMENT
+        target.mkdir(parents=True)
+        nbformat.write(nb, target / f"{ASSIGNMENT}.ipynb")
+    logs = {student: course.nbgrader(course_dir, "autograde", ASSIGNMENT, "--student", student, "--force")
+            for student in ("honest", "edited")}
+    assert all(run.returncode == 0 for run in logs.values()), logs
+    assert "has changed" not in logs["honest"].stdout + logs["honest"].stderr
+    warned = re.findall(r"Attribute '(\w+)' for cell ([\w-]+) has changed", logs["edited"].stdout + logs["edited"].stderr)
+    assert warned == [("checksum", VISIBLE)]

@@ -72,21 +72,42 @@ def run_locally(batch: list[jobs.Job], workers: int) -> Iterator[jobs.Result]:
             yield future.result()
 
 
-def record(root: Path, db_url: str, result: jobs.Result, assignment: str, student: str) -> Grade:
-    """Write one result into the class course (the gradebook at ``db_url``, autograded/); return its grade."""
+def max_scores_of(db_url: str, assignments: set[str]) -> dict[str, float]:
+    """The points of each of ``assignments``, as released into the gradebook at ``db_url``."""
     from nbgrader.api import Gradebook
 
+    with Gradebook(db_url) as gb:
+        return {name: gb.find_assignment(name).max_score for name in assignments}
+
+
+def record(root: Path, db_url: str, result: jobs.Result, max_score: float) -> Grade:
+    """Write one result into the class course (the gradebook at ``db_url``, autograded/); return its grade."""
+    assignment, student = result.assignment, result.student
     submitted = root / "submitted" / student / assignment / f"{assignment}.ipynb"
     flags = audit(submitted) if submitted.exists() else []
-    with Gradebook(db_url) as gb:
-        max_score = gb.find_assignment(assignment).max_score
     score = None
-    if result.grades is not None:
-        with warnings.catch_warnings():  # nbgrader's own add_submission warns about its ORM session
-            warnings.simplefilter("ignore")
+    with warnings.catch_warnings():  # nbgrader's own add_submission warns about its ORM session
+        warnings.simplefilter("ignore")
+        if result.grades is not None:
             score = jobs.record(db_url, assignment, student, result.grades, flagged=bool(flags))
-        jobs.place(root, assignment, student, result.files)
+            jobs.place(root, assignment, student, result.files)
+        else:  # to grade by hand: in the gradebook as such, and readable in the Formgrader if it is a notebook
+            jobs.record_dropped(db_url, assignment, student, result.problem, jobs.submitted_timestamp(submitted.parent),
+                                flagged=bool(flags))
+            if readable(submitted):
+                jobs.place(root, assignment, student, jobs.read_folder(submitted.parent))
     return Grade(assignment, student, score, max_score, result.seconds, result.problem, flags)
+
+
+def readable(notebook: Path) -> bool:
+    """Whether ``notebook`` is a notebook nbformat can read."""
+    import nbformat
+
+    try:
+        nbformat.read(notebook, as_version=4)
+    except Exception:  # not JSON, not a notebook, unreadable: all the same here
+        return False
+    return True
 
 
 def grade_class(root: Path, submissions: list[tuple[str, str]], workers: int, sandbox: bool = True,
@@ -101,11 +122,12 @@ def grade_class(root: Path, submissions: list[tuple[str, str]], workers: int, sa
     threads = max(1, default_workers() // workers) if runner is None else 1
     db_url = gradebook_url(root)
     batch = make_jobs(root, db_url, submissions, limits, sandbox, threads, shorten)
+    max_scores = max_scores_of(db_url, {assignment for _, assignment in submissions})
     runner = runner or (lambda b: run_locally(b, workers))
     grades = []
     for done, result in enumerate(runner(batch), start=1):
-        student, assignment = result.job.split("/")
-        grade = record(root, db_url, result, assignment, student)
+        student, assignment = result.student, result.assignment
+        grade = record(root, db_url, result, max_scores[assignment])
         grades.append(grade)
         where = f" on {result.host}" if result.host and result.host != os.uname().nodename else ""
         if grade.score is None:

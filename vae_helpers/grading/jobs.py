@@ -24,6 +24,7 @@ from pathlib import Path
 from .sandbox import Limits
 
 GRADEBOOK = "gradebook.db"
+JOB_PREFIX = "vae-job-"  # a job's scratch folder: vae-job-<pid of the grader>-<random>
 # What a job needs of the class gradebook: the released assignments, their cells, the students.
 # Never other students' submissions or grades.
 RELEASE_TABLES = ("course", "student", "assignment", "notebook", "base_cell", "source_cell", "grade_cells",
@@ -53,7 +54,8 @@ class Job:
 class Result:
     """What a job sends back: scores (None if nbgrader produced none), files, log, time taken."""
 
-    job: str
+    assignment: str
+    student: str
     grades: dict | None
     files: dict[str, bytes] = field(default_factory=dict)
     log: str = ""
@@ -118,11 +120,36 @@ def tied_to_this_process(cmd: list[str]) -> list[str]:
     return [sys.executable, "-c", DIES_WITH_PARENT, str(os.getpid()), *cmd]
 
 
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (a zombie, killed but not yet reaped, is not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans(folder: Path) -> None:
+    """Remove the job folders in ``folder`` whose grader died in the middle of a job (a Dask worker
+    killed with SIGKILL cannot clean up): their names start with ``vae-job-<pid of the grader>-``."""
+    for path in folder.glob(f"{JOB_PREFIX}*"):
+        pid = path.name.removeprefix(JOB_PREFIX).split("-")[0]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def run(job: Job) -> Result:
     """Autograde ``job`` in a scratch course folder and return what it produced (never raises for
     the submission's faults: a crash, a timeout or a garbled file end up in ``Result.problem``)."""
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="vae-job-") as scratch:
+    sweep_orphans(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=f"{JOB_PREFIX}{os.getpid()}-") as scratch:
         course = Path(scratch)
         (course / "nbgrader_config.py").write_text(job.config)
         (course / GRADEBOOK).write_bytes(job.gradebook)
@@ -143,7 +170,7 @@ def run(job: Job) -> Result:
         if grades is None and not problem:
             problem = why_dropped(log, process.returncode)
         files = read_folder(graded) if grades is not None else {}
-    return Result(job.name, grades, files, log, time.perf_counter() - start, problem, os.uname().nodename)
+    return Result(job.assignment, job.student, grades, files, log, time.perf_counter() - start, problem, os.uname().nodename)
 
 
 # Why nbgrader produced no grades, in words an instructor can act on.
@@ -219,6 +246,36 @@ def record(db_url: str, assignment: str, student: str, grades: dict, flagged: bo
             nb.flagged = flagged
         gb.db.commit()
         return gb.find_submission(assignment, student).score
+
+
+def record_dropped(db_url: str, assignment: str, student: str, problem: str, timestamp=None,
+                   flagged: bool = False) -> None:
+    """Record a submission nbgrader could not grade in the class gradebook: every test cell needs
+    grading by hand (no automatic score), and the first comment says why (the Formgrader shows it;
+    the course's ``nbgrader export`` writes "needs grading by hand" and no score)."""
+    from nbgrader.api import Gradebook
+
+    from .export import NOT_AUTOGRADED
+
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                grade.auto_score, grade.needs_manual_grade = None, True
+            nb.flagged = flagged
+        comments = [c for nb in submission.notebooks for c in nb.comments]
+        if comments:
+            comments[0].auto_comment = f"{NOT_AUTOGRADED}{problem}"
+        gb.db.commit()
+
+
+def submitted_timestamp(folder: Path):
+    """When the submission in ``folder`` was made (nbgrader's ``timestamp.txt``), or None."""
+    from nbgrader.utils import parse_utc
+
+    stamp = folder / "timestamp.txt"
+    return parse_utc(stamp.read_text().strip()) if stamp.is_file() else None
 
 
 def place(course_dir: Path, assignment: str, student: str, files: dict[str, bytes]) -> None:

@@ -1,12 +1,14 @@
 """The course's own nbgrader preprocessors, named by import path in ``nbgrader_config.py``.
 
 - :class:`ForgetDuplicateIds` keeps a submission with a duplicated cell gradable.
+- :class:`RestoreLockedCells` is nbgrader's ``OverwriteCells`` without its false alarm on every
+  honest submission's hidden-test cells.
 - :class:`ShortenDemos` makes grading pay for grading: the demonstration cells that train models
   for the lecture's plots feed no grade, yet took most of the autograding time. While grading,
   they run with the smaller budgets of :data:`SHORTER`, and the autograded notebook (so the
   student's feedback) opens with a note that says which cells ran shorter and by how much.
 
-Both run after nbgrader's ``OverwriteCells``, so they see the locked cells as released.
+ShortenDemos runs after RestoreLockedCells, so it sees the locked cells as released.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from __future__ import annotations
 import ast
 
 import nbformat
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor, OverwriteCells
+from nbgrader.utils import is_locked
 from traitlets import Bool
 
 # What grading shortens: {assignment: {locked cell id: {name: value while grading}}}. ``name`` is a
@@ -54,6 +58,36 @@ class ForgetDuplicateIds(NbGraderPreprocessor):
             if cell.metadata.get("nbgrader") == {}:
                 del cell.metadata["nbgrader"]
         return nb, resources
+
+
+class RestoreLockedCells(OverwriteCells):
+    """nbgrader's OverwriteCells (configured as ``c.OverwriteCells``), quiet about hidden tests.
+
+    A test cell as released lacks its hidden tests, so its checksum differs from the gradebook's in
+    every honest submission and nbgrader warns "Attribute 'checksum' for cell ... has changed!"
+    (jupyter/nbgrader#1961), which reads like tampering. A locked cell whose source is exactly its
+    released version gets the gradebook's source back first, so only cells a student really
+    edited are reported (and restored, as before).
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and is_locked(cell):
+            try:
+                source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).source
+            except MissingEntry:
+                source = None
+            if source is not None and cell.source == released(source, cell):
+                cell.source = source
+        return super().preprocess_cell(cell, resources, cell_index)
+
+
+def released(source: str, cell) -> str:
+    """``source`` as nbgrader releases it in ``cell``: without its hidden-test region."""
+    copy = nbformat.from_dict(cell)
+    copy.source = source
+    ClearHiddenTests()._remove_hidden_test_region(copy)
+    return copy.source
 
 
 def _value_nodes(tree: ast.Module, name: str) -> list[ast.expr]:

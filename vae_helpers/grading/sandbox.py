@@ -40,6 +40,7 @@ GIB, MIB = 1024**3, 1024**2
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install "
                 "bubblewrap), or grade without a sandbox with SANDBOX=off (student code then runs with your "
                 "rights: only for submissions you trust)")
+SOCKET_DIR_MAX = 64  # the longest folder to put kernel sockets in (+ /vae-kernel-xxxxxxxx/kernel-NN)
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
 # What the kernel may keep of the grader's environment (everything else is cleared).
 PASSED_ON = ("VAE_DATA_SOURCE", "VAE_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND", "LANG",
@@ -149,7 +150,9 @@ class Sandboxed(LoggingConfigurable):
 
     @default("ip")
     def _socket_path(self) -> str:
-        self._sockets = Path(tempfile.mkdtemp(prefix="vae-kernel-"))
+        # A Unix socket's path may not exceed about 100 bytes: under a long $TMPDIR, use /tmp.
+        short = tempfile.gettempdir() if len(tempfile.gettempdir()) <= SOCKET_DIR_MAX else "/tmp"
+        self._sockets = Path(tempfile.mkdtemp(prefix="vae-kernel-", dir=short))
         return str(self._sockets / "kernel")
 
     def limits(self) -> Limits:
