@@ -71,3 +71,16 @@ def test_a_job_past_its_time_limit_is_stopped_with_everything_it_started(tmp_pat
     if pid_file.exists():  # nbgrader got as far as its configuration (a very busy machine may stop it sooner)
         with pytest.raises(ProcessLookupError):
             os.kill(int(pid_file.read_text()), 0)
+
+
+def test_the_nbgrader_configuration_is_data_the_formgrader_can_show(root):
+    """The Formgrader's "Current configuration" panel shows json.dumps of the configuration; it is
+    empty when the configuration holds a class (preprocessors are named by import path instead)."""
+    import json
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    shown = json.loads(json.dumps(config))
+    assert "vae_helpers.grading.preprocessors.ShortenDemos" in shown["Autograde"]["sanitize_preprocessors"]
+    assert shown["ExportApp"]["plugin_class"] == "vae_helpers.grading.export.CsvExport"
