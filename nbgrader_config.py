@@ -62,6 +62,10 @@ c.Autograde.sanitize_preprocessors = [
     "vae_helpers.grading.preprocessors.ShortenDemos",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Student code runs in the course's sandbox whenever nbgrader autogrades: make autograde, the
+# Formgrader's button, or nbgrader autograde typed by hand (docs/grading.md). Where bubblewrap
+# cannot run, grading stops and says how to install it; VAE_SANDBOX=off grades unconfined.
+c.Autograde.NotebookExporter.Execute.kernel_manager_class = "vae_helpers.grading.sandbox.SandboxedKernelManager"
 # After the last cell, stop the kernel at once instead of waiting for it to wind down.
 c.Execute.shutdown_kernel = "immediate"
 
@@ -72,3 +76,27 @@ c.ExportApp.plugin_class = "vae_helpers.grading.export.CsvExport"
 # Keep giant outputs (an accidental print in a loop) out of feedback files.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+
+
+# ---------------------------------------------------------------------------------------------
+# The exchange and the late policy (issue 16; docs/instructors.md walks through a semester)
+#
+# nbgrader's exchange is the folder where `release_assignment` puts assignments, students'
+# `fetch_assignment` / `submit` (the Assignment List) pick them up and drop submissions,
+# `collect` gathers them, and `release_feedback` / `fetch_feedback` return the feedback.
+# - One machine (make formgrader, make lab, nbgrader in a shell): the course keeps its own
+#   exchange in exchange/ beside this file (git-ignored; nbgrader creates it on the first release).
+# - A JupyterHub host: every user's servers must share one folder, set for everybody in
+#   /etc/jupyter/nbgrader_config.py (`c.Exchange.root = "/srv/nbgrader/exchange"`, nbgrader's
+#   default, with c.CourseDirectory.course_id = "vae-course"). Under JupyterHub
+#   (JUPYTERHUB_USER is set) this file leaves the exchange to that setting.
+import os  # noqa: E402
+
+if "JUPYTERHUB_USER" not in os.environ:
+    c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange")
+
+# Late submissions: `nbgrader submit` stamps each submission with its time, and the due date of an
+# assignment is set with `nbgrader db assignment add NAME --duedate="2027-03-01 23:59 Europe/Berlin"`
+# (or the Formgrader's Edit button). Autograding compares the two (nbgrader's LateSubmissionPlugin):
+# "none" records how late a submission was and takes off nothing; "zero" gives late work no points.
+c.LateSubmissionPlugin.penalty_method = "none"

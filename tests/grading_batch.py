@@ -117,7 +117,7 @@ def autograde_batch(released: Path, work: Path,
     jobs = sorted(submissions)
     shares = [jobs[i::WORKERS] for i in range(WORKERS)]
     results: dict[tuple[str, str], Outcome] = {}
-    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "VAE_SANDBOX": "off"}  # the answer library: our own code
 
     def grade(share: list[tuple[str, str]], course_dir: Path) -> None:
         if course_dir.exists():

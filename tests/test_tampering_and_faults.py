@@ -18,12 +18,14 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
 import grading_batch
-from vae_helpers.grading import course, export, sandbox
+from vae_helpers.grading import course, export, jobs, sandbox
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 
@@ -360,3 +362,42 @@ def test_nbgrader_warns_about_restored_cells_only_when_a_student_edited_one(rele
     assert "has changed" not in logs["honest"].stdout + logs["honest"].stderr
     warned = re.findall(r"Attribute '(\w+)' for cell ([\w-]+) has changed", logs["edited"].stdout + logs["edited"].stderr)
     assert warned == [("checksum", VISIBLE)]
+
+
+def test_nbgrader_autograde_typed_by_hand_runs_student_code_in_the_sandbox(released, tmp_path):
+    """Not only `make autograde`: a plain `nbgrader autograde` starts the kernel in the sandbox
+    (nbgrader_config.py), VAE_SANDBOX=off runs it unconfined, and without bubblewrap it refuses
+    and says how to install it."""
+    if (why := sandbox.unavailable()) is not None:
+        pytest.skip(why)
+    course_dir = tmp_path / "course"
+    shutil.copytree(released, course_dir)
+    probe = (f"import os\nprint('HOME=' + os.environ['HOME'], 'gradebook visible:', "
+             f"os.path.exists({str(course_dir / 'gradebook.db')!r}))\n\n")
+    solution = grading_batch.solution_notebook(course_dir, ASSIGNMENT)
+    cell = next(c for c in solution.cells if c.id == "reparameterize")
+    submission = grading_batch.with_cell(solution, "reparameterize", probe + cell.source)
+    for student in ("confined", "unconfined", "no-bwrap"):
+        target = course_dir / "submitted" / student / ASSIGNMENT
+        target.mkdir(parents=True)
+        nbformat.write(submission, target / f"{ASSIGNMENT}.ipynb")
+    environment = jobs.nbgrader_environment()
+    runs = {
+        "confined": environment,
+        "unconfined": {**environment, "VAE_SANDBOX": "off"},
+        "no-bwrap": {**environment, "PATH": str(Path(sys.executable).parent)},  # bwrap is not on this PATH
+    }
+    printed = {}
+    for student, env in runs.items():
+        run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--student", student, "--force"],
+                             cwd=course_dir, env=env, capture_output=True, text=True)
+        printed[student] = run.stdout + run.stderr
+    shown = {student: "".join(o.get("text", "") for c in nbformat.read(
+                 course_dir / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4).cells
+                 if c.id == "reparameterize" for o in c.outputs)
+             for student in ("confined", "unconfined")}
+    assert shown["confined"] == "HOME=/tmp gradebook visible: False\n", printed["confined"][-3000:]
+    assert "gradebook visible: True" in shown["unconfined"]
+    assert not (course_dir / "autograded" / "no-bwrap" / ASSIGNMENT).exists()
+    assert "the sandbox, which cannot start here: bubblewrap (bwrap) is not installed" in printed["no-bwrap"]
+    assert "apt-get install bubblewrap" in printed["no-bwrap"] and "VAE_SANDBOX=off" in printed["no-bwrap"]

@@ -34,7 +34,7 @@ from . import batch
 from .audit import audit
 from .batch import Grade
 from .jobs import nbgrader_environment, why_dropped
-from .sandbox import GIB, MIB, Limits
+from .sandbox import GIB, MIB, OFF_SWITCH, Limits
 
 SOLUTION, BLANK = "solution", "blank"
 DATA_SOURCES = {"subset": "embedded", "full": "torchvision"}  # the course's names -> VAE_DATA_SOURCE
@@ -93,13 +93,14 @@ def gradebook(course_dir: Path):
 
 
 def autograde(course_dir: Path, name: str, student: str, shorten: bool = True) -> Grade:
-    """Autograde one submission with nbgrader (unsandboxed: the course's own notebooks) and read its
-    score from the gradebook; ``shorten=False`` runs the demonstration cells as released."""
+    """Autograde one of the course's own notebooks (a solution or a blank, so unsandboxed) with nbgrader
+    and read its score from the gradebook; ``shorten=False`` runs the demonstration cells as released."""
     from nbgrader.api import MissingEntry
 
     start = time.perf_counter()
     full = [] if shorten else ["--ShortenDemos.enabled=False"]
-    result = nbgrader(course_dir, "autograde", name, "--student", student, "--force", *full)
+    result = nbgrader(course_dir, "autograde", name, "--student", student, "--force", *full,
+                      env={OFF_SWITCH: "off"})  # the course's own notebooks, not student code
     seconds = time.perf_counter() - start
     graded = course_dir / "autograded" / student / name / f"{name}.ipynb"
     with gradebook(course_dir) as gb:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox import Limits
+from .sandbox import OFF_SWITCH, Limits
 
 GRADEBOOK = "gradebook.db"
 JOB_PREFIX = "vae-job-"  # a job's scratch folder: vae-job-<pid of the grader>-<random>
@@ -156,7 +156,7 @@ def run(job: Job) -> Result:
         write_folder(course / "submitted" / job.student / job.assignment, job.files)
         (course / "tmp").mkdir()  # nbgrader's temporary files (the kernel's sockets): gone with the job
         env = nbgrader_environment({"OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads),
-                                    "TMPDIR": str(course / "tmp")})
+                                    "TMPDIR": str(course / "tmp"), OFF_SWITCH: "on" if job.sandbox else "off"})
         process = subprocess.Popen(tied_to_this_process(nbgrader_command(job)), cwd=course, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:

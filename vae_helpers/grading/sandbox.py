@@ -1,7 +1,10 @@
 """Student code in a sandbox: the grading kernel runs inside bubblewrap (``bwrap``), with limits.
 
 nbgrader itself runs outside; it starts the kernel that executes the student's notebook through
-:class:`SandboxedKernelManager` (``c.Execute.kernel_manager_class``), whose command is
+:class:`SandboxedKernelManager`. ``nbgrader_config.py`` names it for every autograde
+(``c.Autograde.NotebookExporter.Execute.kernel_manager_class``): ``make autograde``'s jobs, the
+Formgrader's button and an ``nbgrader autograde`` typed by hand alike (not ``nbgrader validate``,
+which students run on their own code). Its command is
 
     bwrap <a view of the machine> -- python -m vae_helpers.grading.confine <limits> -- <the kernel>
 
@@ -14,6 +17,10 @@ What the kernel sees (everything else does not exist for it):
   folder of its connection sockets;
 * no network (only its own loopback), its own process, IPC and host-name namespaces, no
   capabilities, a new terminal session, and it dies with the grader.
+
+Where bubblewrap cannot run, starting a kernel fails with a message that says how to install it,
+unless ``VAE_SANDBOX=off`` is set (``make autograde SANDBOX=off`` sets it; the course's own
+pipeline sets it for the course's solution notebooks, which are not student code).
 
 The kernel talks to nbgrader over Unix sockets (ZeroMQ ``ipc``), since a sandbox without a network
 cannot reach the grader's TCP ports. When grading runs as root, the kernel also drops to a user of
@@ -40,6 +47,7 @@ GIB, MIB = 1024**3, 1024**2
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install "
                 "bubblewrap), or grade without a sandbox with SANDBOX=off (student code then runs with your "
                 "rights: only for submissions you trust)")
+OFF_SWITCH = "VAE_SANDBOX"  # VAE_SANDBOX=off: kernels start unconfined (make autograde SANDBOX=off sets it)
 SOCKET_DIR_MAX = 64  # the longest folder to put kernel sockets in (+ /vae-kernel-xxxxxxxx/kernel-NN)
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
 # What the kernel may keep of the grader's environment (everything else is cleared).
@@ -162,10 +170,17 @@ class Sandboxed(LoggingConfigurable):
         return Limits(self.memory, processes, self.disk, self.file_size)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        kernel = super().format_kernel_cmd(extra_arguments)
+        if os.environ.get(OFF_SWITCH) == "off":  # the grader chose to run this code unconfined
+            return kernel
+        why = unavailable()
+        if why is not None:
+            raise RuntimeError(f"student code is graded in the sandbox, which cannot start here: {why}. To grade "
+                               f"without it (student code then runs with your rights): {OFF_SWITCH}=off nbgrader "
+                               f"autograde ..., or make autograde SANDBOX=off.")
         # A signal to bwrap does not reach the kernel in its own session: interrupt it by message
         # (nbgrader interrupts a cell that runs past the time limit, and grades the rest).
         self.kernel_spec.interrupt_mode = "message"
-        kernel = super().format_kernel_cmd(extra_arguments)
         sockets = Path(self.ip).parent
         connection = Path(self.connection_file).resolve()
         kernel = [str(sockets / connection.name) if arg == str(connection) else arg for arg in kernel]
