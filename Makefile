@@ -5,6 +5,8 @@
 #   make test       run the test suite
 #   make quick      the fast tests (helpers, checks, repository rules), about a minute
 #   make lab        open JupyterLab on the student notebooks (LAB_ARGS=... passes options on)
+#   make formgrader open JupyterLab at the course root with nbgrader's Formgrader (its links to solutions/ and
+#                   notebooks/ work there; releases go to the course-local exchange/; docs/instructors.md)
 #   make release    regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
 #   make autograde  grade the class's submissions in submitted/ (ASSIGNMENT=..., STUDENT=..., WORKERS=N,
 #                   SANDBOX=off, SCHEDULER=tcp://host:8786, AUTOGRADE_ARGS="--memory 2"; see docs/grading.md)
@@ -28,7 +30,7 @@ endif
 PYTHON := $(ENV_DIR)/bin/python
 export PATH := $(abspath $(ENV_DIR))/bin:$(PATH)
 
-.PHONY: setup lock course test quick lab release autograde bench clean
+.PHONY: setup lock course test quick lab release autograde bench clean formgrader
 
 setup: $(STAMP)
 
@@ -60,6 +62,10 @@ quick: setup
 
 lab: setup
 	$(PYTHON) -m jupyter lab notebooks/ $(LAB_ARGS)
+
+formgrader: setup
+	@mkdir -p exchange  # the course-local exchange (nbgrader_config.py); the Formgrader offers Release only once it exists
+	$(PYTHON) -m jupyter lab --ServerApp.root_dir=. "--LabApp.default_url=/lab?formgrader=true" $(LAB_ARGS)
 
 release: setup
 	$(PYTHON) -m vae_helpers.grading.course release $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))

@@ -92,8 +92,8 @@ c.LimitOutput.max_traceback = 60
 #   (JUPYTERHUB_USER is set) this file leaves the exchange to that setting.
 import os  # noqa: E402
 
-if "JUPYTERHUB_USER" not in os.environ:
-    c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange")
+if "JUPYTERHUB_USER" not in os.environ:  # nbgrader reads this file in its working directory, the course root
+    c.Exchange.root = os.path.join(os.getcwd(), "exchange")
 
 # Late submissions: `nbgrader submit` stamps each submission with its time, and the due date of an
 # assignment is set with `nbgrader db assignment add NAME --duedate="2027-03-01 23:59 Europe/Berlin"`
