@@ -45,10 +45,6 @@ class Job:
     threads: int = 1       # torch threads of the kernel
     shorten: bool = True   # run the demonstration cells with grading budgets (see preprocessors.py)
 
-    @property
-    def name(self) -> str:
-        return f"{self.student}/{self.assignment}"
-
 
 @dataclass
 class Result:
