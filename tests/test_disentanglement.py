@@ -115,3 +115,32 @@ def test_scores_per_seed_draw_one_dot_per_run_and_the_mean():
     assert [float(m.get_segments()[0][0, 1]) for m in means] == pytest.approx([0.05, 0.26])
     assert [t.get_text() for t in ax.get_xticklabels()] == list(scores)
     plt.close(fig)
+
+
+def test_compare_over_seeds_against_a_hand_count():
+    low, high = [0.05, 0.05, 0.07, 0.21, 0.05], [0.22, 0.17, 0.27, 0.26, 0.30]
+    c = D.compare_over_seeds(low, high)
+    assert c["pairs"] == 25 and c["wins"] == 24  # only 0.17 < 0.21 loses
+    assert c["difference"] == pytest.approx(0.244 - 0.086)
+    se = math.sqrt(statistics_var(low) / 5 + statistics_var(high) / 5)
+    assert c["standard_error"] == pytest.approx(se)
+    assert c["in_standard_errors"] == pytest.approx((0.244 - 0.086) / se)
+    # within: |differences| of the 10 pairs in each setting (hand-counted: 0.68 and 0.62), averaged over 20
+    assert c["within"] == pytest.approx((0.68 + 0.62) / 20)
+
+
+def statistics_var(values):
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def test_compare_over_seeds_counts_ties_as_halves_and_sees_direction():
+    c = D.compare_over_seeds([1.0, 2.0], [2.0, 0.0])
+    assert c["pairs"] == 4 and c["wins"] == 1.5  # 2 > 1 wins, 2 = 2 ties, 0 loses twice
+    assert c["difference"] == pytest.approx(-0.5) and c["in_standard_errors"] < 0
+    assert c["within"] == pytest.approx(1.5)  # |1 - 2| and |2 - 0|
+
+
+def test_compare_over_seeds_needs_two_seeds_each():
+    with pytest.raises(ValueError, match="at least two"):
+        D.compare_over_seeds([0.1], [0.2, 0.3])

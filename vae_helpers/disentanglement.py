@@ -12,6 +12,9 @@ the synthetic shapes, their integer factors (N, k).
   information between each latent mean (histogrammed) and each factor, and the
   MIG of Chen et al. (2018): for each factor, the gap between the two latent
   dimensions that know most about it, as a fraction of the factor's entropy.
+- :func:`compare_over_seeds`: two settings scored over several seeds each: the
+  difference of their means in standard errors, the pairwise win count, and the
+  typical change between two seeds of one setting.
 
 The figures of notebook 05 (rate / distortion, KL per dimension, mutual
 information heat maps, scores per seed, labelled image rows) are at the end.
@@ -84,6 +87,34 @@ def mutual_information_gap(mu: torch.Tensor, factors: torch.Tensor, bins: int = 
     """
     top2 = factor_mutual_information(mu, factors, bins).topk(2, dim=0).values
     return top2[0] - top2[1]
+
+
+def compare_over_seeds(low: Sequence[float], high: Sequence[float]) -> dict[str, float]:
+    """How two settings compare when each was scored over several seeds: scores (n,), (m,) -> figures.
+
+    Returns a dict of floats:
+
+    - ``difference``: mean(high) - mean(low);
+    - ``standard_error``: its standard error, sqrt(s_low^2 / n + s_high^2 / m) with sample
+      standard deviations (each setting needs at least two seeds), and ``in_standard_errors``,
+      the difference divided by it;
+    - ``wins`` out of ``pairs`` = n * m: the pairings of one seed of each setting in which
+      ``high`` scores higher (a tie counts one half);
+    - ``within``: the mean absolute difference between two seeds of the same setting, over
+      all such pairs of both settings, the seed-to-seed change to set beside ``difference``.
+    """
+    a, b = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    if a.ndim != 1 or b.ndim != 1 or len(a) < 2 or len(b) < 2:
+        raise ValueError(f"need at least two scores per setting, got {len(np.atleast_1d(a))} and "
+                         f"{len(np.atleast_1d(b))}")
+    difference = b.mean() - a.mean()
+    standard_error = float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
+    cross = b[None, :] - a[:, None]  # (n, m): every pairing of one seed of each
+    wins = float((cross > 0).sum() + 0.5 * (cross == 0).sum())
+    same = [abs(s[i] - s[j]) for s in (a, b) for i in range(len(s)) for j in range(i + 1, len(s))]
+    return {"difference": float(difference), "standard_error": standard_error,
+            "in_standard_errors": float(difference / standard_error) if standard_error > 0 else float("inf"),
+            "wins": wins, "pairs": float(cross.size), "within": float(np.mean(same))}
 
 
 # --- figures ---------------------------------------------------------------------------
