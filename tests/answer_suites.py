@@ -84,7 +84,7 @@ UNITS_VALUE, UNITS_THRESHOLD = "test-active-units-value", "test-active-units-thr
 # tests/test_checks_*.py, with the symptom each must report.
 FAILS: dict[str, dict[str, tuple[str, ...]]] = {
     "ae_model": {
-        "NoSigmoid": (AE_SHAPES,),
+        "NoSigmoid": (AE_SHAPES, AE_BEHAVIOUR),
         "NoFlatten": (AE_SHAPES, AE_BEHAVIOUR),
         "IgnoresLatentDim": (AE_SHAPES,),
         "ForwardSkipsBottleneck": (AE_SHAPES, AE_BEHAVIOUR),
@@ -93,6 +93,14 @@ FAILS: dict[str, dict[str, tuple[str, ...]]] = {
         "ConstantDecoder": (AE_SHAPES, AE_BEHAVIOUR),
         "UnusedLayer": (AE_SHAPES, AE_BEHAVIOUR),
         "NotImplemented_": (AE_SHAPES, AE_BEHAVIOUR),
+        "EncoderWithoutRelu": (AE_SHAPES, AE_BEHAVIOUR),
+        "DecoderWithoutRelu": (AE_SHAPES, AE_BEHAVIOUR),
+        "TanhHiddenLayer": (AE_SHAPES, AE_BEHAVIOUR),
+        "ReluOnTheCode": (AE_SHAPES, AE_BEHAVIOUR),
+        "ClampedOutput": (AE_SHAPES, AE_BEHAVIOUR),
+        "TanhRescaledOutput": (AE_SHAPES, AE_BEHAVIOUR),
+        "SequentialWithoutHiddenRelu": (AE_SHAPES, AE_BEHAVIOUR),
+        "FunctionalWithoutHiddenRelu": (AE_SHAPES, AE_BEHAVIOUR),
     },
     "ae_loss": {
         "mse_default_mean": (LOSS_VALUE, LOSS_PROPERTIES),
@@ -222,6 +230,10 @@ FAILS: dict[str, dict[str, tuple[str, ...]]] = {
         "NoFlatten": (VAE_SAMPLING, VAE_BEHAVIOUR),
         "UnusedLayer": (VAE_SAMPLING, VAE_BEHAVIOUR),
         "NotImplementedVAE": (VAE_SHAPES, VAE_SAMPLING, VAE_BEHAVIOUR),
+        "EncoderWithoutReluVAE": (VAE_SHAPES,),
+        "DecoderWithoutReluVAE": (VAE_SHAPES,),
+        "ClampedOutputVAE": (VAE_SHAPES,),
+        "TanhRescaledOutputVAE": (VAE_SHAPES,),
     },
     "vae_loss": {
         "batch_mean_loss": (LOSS_VALUE, LOSS_PROPERTIES),

@@ -183,6 +183,61 @@ class UnusedLayer(Autoencoder):
         self.fc_extra = nn.Linear(hidden_dim, hidden_dim)
 
 
+class EncoderWithoutRelu(Autoencoder):
+    """Leaves out the ReLU after fc1: the encoder is affine."""
+
+    def encode(self, x):
+        return self.fc2(self.fc1(x.reshape(-1, 784)))
+
+
+class DecoderWithoutRelu(Autoencoder):
+    """Leaves out the ReLU after fc3: the decoder is a sigmoid of an affine map."""
+
+    def decode(self, z):
+        return torch.sigmoid(self.fc4(self.fc3(z)))
+
+
+class TanhHiddenLayer(Autoencoder):
+    def encode(self, x):
+        return self.fc2(torch.tanh(self.fc1(x.reshape(-1, 784))))
+
+
+class ReluOnTheCode(Autoencoder):
+    def encode(self, x):
+        return F.relu(super().encode(x))
+
+
+class ClampedOutput(Autoencoder):
+    """Bounds the pixels by clamping instead of a sigmoid."""
+
+    def decode(self, z):
+        return self.decode_logits(z).clamp(0, 1)
+
+
+class TanhRescaledOutput(Autoencoder):
+    """Bounds the pixels with (tanh + 1) / 2, which is sigmoid(2u)."""
+
+    def decode(self, z):
+        return (torch.tanh(self.decode_logits(z)) + 1) / 2
+
+
+class SequentialWithoutHiddenRelu(SequentialAutoencoder):
+    """nn.Sequential layers (no names fc1..fc4) and no ReLU in the decoder."""
+
+    def __init__(self, input_dim=784, hidden_dim=400, latent_dim=8):
+        super().__init__(input_dim, hidden_dim, latent_dim)
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, hidden_dim),
+                                     nn.Linear(hidden_dim, input_dim), nn.Sigmoid())
+
+
+class FunctionalWithoutHiddenRelu(FunctionalAutoencoder):
+    """Bare parameters (no nn.Linear to compare with) and an affine encoder."""
+
+    def encode(self, x):
+        h = F.linear(x.flatten(start_dim=1), self.weights[0], self.biases[0])
+        return F.linear(h, self.weights[1], self.biases[1])
+
+
 class NotImplemented_(nn.Module):
     def __init__(self, input_dim=784, hidden_dim=400, latent_dim=8):
         super().__init__()
@@ -199,6 +254,14 @@ WRONG_MODELS = {
     ConstantDecoder: "does not change when z changes",
     UnusedLayer: "No gradient reaches fc_extra",
     NotImplemented_: "not implemented yet",
+    EncoderWithoutRelu: "encode\\(x\\) equals fc2\\(fc1\\(x\\)\\): there is no ReLU after fc1",
+    DecoderWithoutRelu: "decode\\(z\\) equals sigmoid\\(fc4\\(fc3\\(z\\)\\)\\): there is no ReLU after fc3",
+    TanhHiddenLayer: "applies tanh after fc1; the table applies ReLU there",
+    ReluOnTheCode: "applies a ReLU after fc2: the code has no activation",
+    ClampedOutput: "clamps the output of fc4 to \\[0, 1\\] where the table applies a sigmoid",
+    TanhRescaledOutput: "bounds the output of fc4 with \\(tanh\\(u\\) \\+ 1\\) / 2",
+    SequentialWithoutHiddenRelu: "no ReLU after decoder.0",
+    FunctionalWithoutHiddenRelu: "encode\\(x\\) is an affine function of the image",
 }
 
 

@@ -124,11 +124,28 @@ def test_a_failure_shows_the_students_error_but_not_the_checks_code(name):
     frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(info.value.__traceback__)]
     assert not [f for f in frames if "vae_helpers/checks/" in f.replace("\\", "/") and not f.endswith("_core.py")]
 
-    with pytest.raises(CheckFailed, match="ValueError: a bug in the student's code") as info:
+    # The student's own error: the message says which call raised what, on which of their lines, and no
+    # traceback of PyTorch or of the check is chained to it (IPython shows the message alone).
+    with pytest.raises(CheckFailed, match=r"raised ValueError: a bug in the student's code \(at line \d+ of "
+                                          r"students_bug: `raise ValueError\(") as info:
         getattr(checks, name)(crashing(exercise_of(name).correct[0]))
-    cause = info.value.__cause__
-    assert isinstance(cause, ValueError)
-    assert "students_bug" in [frame.f_code.co_name for frame, _ in traceback.walk_tb(cause.__traceback__)]
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value._render_traceback_() == [f"CheckFailed: {info.value}"]
+
+
+def test_an_error_inside_torch_is_reported_at_the_students_line():
+    def reparameterize(mu, logvar):
+        eps = torch.randn(3, 8)
+        return mu + eps * torch.exp(0.5 * logvar)  # shapes that do not broadcast: torch raises
+
+    with pytest.raises(CheckFailed) as info:
+        checks.check_reparameterize_basics(reparameterize)
+    message = str(info.value)
+    assert message.startswith("reparameterize(mu, logvar) for mu of shape (5, 3) and dtype torch.float32 raised "
+                              "RuntimeError: The size of tensor")
+    assert re.search(r"\(at line \d+ of reparameterize: `return mu \+ eps \* torch.exp\(0.5 \* logvar\)  # shapes "
+                     r"that do not broadcast: torch raises`\)$", message)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 # --- tampering ---------------------------------------------------------------------------------

@@ -218,6 +218,33 @@ class UnusedLayer(SeedVAE):
         self.fc_extra = nn.Linear(400, 400)
 
 
+class EncoderWithoutReluVAE(SeedVAE):
+    """Leaves out the ReLU after fc1: mu and logvar are affine in the image."""
+
+    def encode(self, x):
+        h = self.fc1(x.reshape(-1, 784))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+
+class DecoderWithoutReluVAE(SeedVAE):
+    def decode(self, z):
+        return torch.sigmoid(self.fc4(self.fc3(z)))
+
+
+class ClampedOutputVAE(SeedVAE):
+    """Bounds the pixels by clamping instead of a sigmoid."""
+
+    def decode(self, z):
+        return self.fc4(F.relu(self.fc3(z))).clamp(0, 1)
+
+
+class TanhRescaledOutputVAE(SeedVAE):
+    """Bounds the pixels with (tanh + 1) / 2, which is sigmoid(2u)."""
+
+    def decode(self, z):
+        return (torch.tanh(self.fc4(F.relu(self.fc3(z)))) + 1) / 2
+
+
 class NotImplementedVAE(nn.Module):
     def __init__(self, input_dim=784, hidden_dim=400, latent_dim=8):
         super().__init__()
@@ -251,6 +278,10 @@ WRONG_VAES = {
     NoFlatten: r"\(\d+, 1, 28, 28\)",
     UnusedLayer: "No gradient reaches fc_extra",
     NotImplementedVAE: "not implemented yet",
+    EncoderWithoutReluVAE: "where there is no ReLU after fc1",
+    DecoderWithoutReluVAE: r"decode\(z\) equals sigmoid\(fc4\(fc3\(z\)\)\): there is no ReLU after fc3",
+    ClampedOutputVAE: r"clamps the output of fc4 to \[0, 1\] where the table applies a sigmoid",
+    TanhRescaledOutputVAE: r"bounds the output of fc4 with \(tanh\(u\) \+ 1\) / 2",
 }
 
 

@@ -28,8 +28,11 @@ import contextlib
 import functools
 import io
 import math
+import sysconfig
+import traceback
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -81,27 +84,13 @@ class CheckFailed(AssertionError):
     """A check found a problem; the message says what the student's code did wrong."""
 
     def _render_traceback_(self) -> list[str]:
-        """What IPython shows: the student's own error, when their code raised one, then the message.
+        """What IPython shows in place of a traceback: the message alone.
 
-        No frame of the checks appears (IPython also drops the frames of helpers that set
-        ``__tracebackhide__``, such as :func:`call`, from the student's traceback).
+        When the student's code raised inside a check, the message already says which call
+        raised what, and on which of the student's lines (see :func:`call`); the long traceback
+        through PyTorch's internals and the check's own frames is left out.
         """
-        lines: list[str] = []
-        cause = self.__cause__
-        shell = _ipython()
-        if cause is not None and shell is not None:
-            lines += shell.InteractiveTB.structured_traceback(type(cause), cause, cause.__traceback__)
-            lines.append("\nThe check called your code, which raised the error above.\n")
-        return [*lines, f"CheckFailed: {self}"]
-
-
-def _ipython() -> Any:
-    """The running IPython shell, or None outside IPython."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return get_ipython()
+        return [f"CheckFailed: {self}"]
 
 
 def fail(message: str) -> None:
@@ -124,9 +113,8 @@ def check(func: Callable[..., None]) -> Callable[..., None]:
                 torch.manual_seed(1234)
                 message = func(*args, **kwargs)
         except CheckFailed as failure:
-            # A fresh exception: the student sees the message and, when their own code raised,
-            # its traceback, but not the check's internals.
-            raise CheckFailed(str(failure)) from failure.__cause__
+            # A fresh exception: the student sees the message, not the check's internals.
+            raise CheckFailed(str(failure)) from None
         except Exception as err:  # the student's object broke the check somewhere outside call()
             raise CheckFailed(f"Checking stopped with {type(err).__name__}: {err}. Compare your code "
                               f"with what the exercise asks for.") from None
@@ -147,8 +135,12 @@ def _refuse_if_tampered() -> None:
 
 
 def call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run student code ``fn``; turn any exception into a failure that names ``what``."""
-    __tracebackhide__ = True  # IPython then shows the student's frames, not this one
+    """Run student code ``fn``; turn any exception into a failure that names ``what``.
+
+    The failure's message says which call raised which exception, with its message and the
+    student's own line where it happened; the exception's traceback (mostly PyTorch's
+    internals) is not chained to it, so the message is what the student reads first.
+    """
     try:
         return fn(*args, **kwargs)
     except CheckFailed:
@@ -156,7 +148,25 @@ def call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     except NotImplementedError as err:
         raise CheckFailed(f"{what} is not implemented yet ({err}).") from None
     except Exception as err:  # the student's bug, reported as such
-        raise CheckFailed(f"{what} raised {type(err).__name__}: {err}") from err
+        where = _students_line(err)
+        raise CheckFailed(f"{what} raised {type(err).__name__}: {err}{where}") from None
+
+
+# Code that is not the student's: installed packages (torch among them), this course package, Python's library.
+_NOT_STUDENTS = tuple(str(Path(path).resolve()) for path in (
+    Path(torch.__file__).parents[1], Path(__file__).parents[1], sysconfig.get_paths()["stdlib"]))
+
+
+def _students_line(err: BaseException) -> str:
+    """' (at line N of name: `code`)' for the innermost frame of ``err``'s traceback that is the student's
+    code (outside :data:`_NOT_STUDENTS`), or '' when there is none."""
+    own = [frame for frame in traceback.extract_tb(err.__traceback__)
+           if not str(Path(frame.filename).resolve()).startswith(_NOT_STUDENTS)]
+    if not own:
+        return ""
+    frame = own[-1]
+    code = f": `{frame.line.strip()}`" if frame.line and frame.line.strip() else ""
+    return f" (at line {frame.lineno} of {frame.name}{code})"
 
 
 def expect_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None,

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._core import build_model, call, check, close, expect_tensor, fail, fake_images
 
 PIXELS = 784
+HIDDEN = 400
+_relu, _sigmoid, _tanh = F.relu, torch.sigmoid, torch.tanh
 
 
 @check
@@ -71,6 +74,116 @@ def _expect_autoencoder_behaviour(model: nn.Module, x: torch.Tensor) -> None:
               if p.requires_grad and (p.grad is None or not bool(p.grad.abs().sum() > 0))]
     if frozen:
         fail(f"No gradient reaches {', '.join(frozen)}: every layer should take part in encode or decode.")
+    _expect_table_architecture(model, x)
+
+
+# --- the architecture of the exercise's table ---------------------------------------------------
+def table_layers(model: nn.Module, sizes: dict[str, tuple[int, int]]) -> dict[str, tuple[str, nn.Linear]] | None:
+    """The model's nn.Linear layers for the table's roles ``sizes`` ({role: (in, out)}), as {role: (the model's
+    name for it, layer)}: the layers named like the roles if there are such, else the one nn.Linear of each
+    role's size; None when the layers cannot be told apart this way (the checks then test behaviour only)."""
+    modules = dict(model.named_modules())
+    if all(isinstance(modules.get(role), nn.Linear) for role in sizes):
+        found = {role: (role, modules[role]) for role in sizes}
+    else:
+        linears = [(name, m) for name, m in modules.items() if isinstance(m, nn.Linear)]
+        found = {}
+        for role, size in sizes.items():
+            fitting = [(name, m) for name, m in linears if (m.in_features, m.out_features) == size]
+            if len(fitting) != 1:
+                return None
+            found[role] = fitting[0]
+    if any((layer.in_features, layer.out_features) != sizes[role] for role, (_, layer) in found.items()):
+        return None
+    return found
+
+
+def expect_table_decoder(decode: Callable, layers: dict[str, tuple[str, nn.Linear]], z: torch.Tensor) -> None:
+    """Fail unless decode(z) is sigmoid(fc4(relu(fc3(z)))) computed with the model's own layers ``layers``
+    (roles "fc3" and "fc4"), naming the layer where it differs from the table."""
+    (name3, fc3), (name4, fc4) = layers["fc3"], layers["fc4"]
+    out = call("decode(z)", decode, z).detach()
+    with torch.no_grad():
+        hidden = fc3(z)
+        logits = fc4(_relu(hidden))
+        if close(out, _sigmoid(logits), atol=1e-5):
+            return
+        slips = [
+            (_sigmoid(fc4(hidden)), f"decode(z) equals sigmoid({name4}({name3}(z))): there is no ReLU after "
+                                    f"{name3}, so the decoder's hidden layer is affine and the two linear layers "
+                                    f"collapse into one. The table applies ReLU after {name3}."),
+            (_sigmoid(fc4(_tanh(hidden))), f"decode(z) applies tanh after {name3}; the table applies ReLU there."),
+            (_sigmoid(fc4(_sigmoid(hidden))), f"decode(z) applies a sigmoid after {name3}; the table applies ReLU "
+                                              f"there (the sigmoid belongs after {name4} only)."),
+            (logits.clamp(0, 1), f"decode(z) clamps the output of {name4} to [0, 1] where the table applies a "
+                                 f"sigmoid: clamped pixels get no gradient, so they cannot learn."),
+            ((_tanh(logits) + 1) / 2, f"decode(z) bounds the output of {name4} with (tanh(u) + 1) / 2, which is "
+                                      f"sigmoid(2u), not the sigmoid(u) of the table."),
+        ]
+    for value, message in slips:
+        if close(out, value, atol=1e-5):
+            fail(message)
+    difference = float((out.double() - _sigmoid(logits).double()).abs().max())
+    fail(f"decode(z) differs from sigmoid({name4}(relu({name3}(z)))) computed with your own layers (by up to "
+         f"{difference:.3g}): the table's decoder is {name3}, then ReLU, then {name4}, then a sigmoid, and "
+         f"nothing else.")
+
+
+def expect_hidden_non_linearity(encode: Callable, x: torch.Tensor, what: str) -> None:
+    """Fail if ``encode`` (images (B, 784) -> codes) is affine in its input ``x``: its hidden layer then has no
+    non-linearity. ``what`` names the code in the message."""
+    other = x.flip(0)
+    halfway = call("encode(x)", encode, (x + other) / 2).detach().double()
+    ends = (call("encode(x)", encode, x).detach().double() + call("encode(x)", encode, other).detach().double()) / 2
+    if close(halfway, ends, rtol=1e-4, atol=1e-5):
+        fail(f"{what} is an affine function of the image: the code of the average of two images is the average "
+             f"of their codes. The encoder's hidden layer needs its ReLU (the table applies ReLU after the first "
+             f"layer), or the two linear layers collapse into one.")
+
+
+def _expect_table_architecture(model: nn.Module, x: torch.Tensor) -> None:
+    """Fail unless the autoencoder ``model`` computes what the exercise's table says, from its own layers:
+    encode = fc2(relu(fc1(x))), decode = sigmoid(fc4(relu(fc3(z)))); naming the layer where it differs."""
+    flat = x.reshape(len(x), -1)
+    codes = call("encode(x)", model.encode, flat).detach()
+    latent_dim = codes.shape[1]
+    z = 3 * torch.randn(len(x), latent_dim, generator=torch.Generator().manual_seed(6))
+    layers = table_layers(model, {"fc1": (PIXELS, HIDDEN), "fc2": (HIDDEN, latent_dim),
+                                  "fc3": (latent_dim, HIDDEN), "fc4": (HIDDEN, PIXELS)})
+    if layers is None:  # layers we cannot identify (bare parameters, say): test the behaviour the table implies
+        expect_hidden_non_linearity(model.encode, flat, "encode(x)")
+        decoded = call("decode(z)", model.decode, z).detach().double().clamp(1e-12, 1 - 1e-12)
+        logits = (decoded / (1 - decoded)).log()
+        half = call("decode(z)", model.decode, (z + z.flip(0)) / 2).detach().double().clamp(1e-12, 1 - 1e-12)
+        if close((half / (1 - half)).log(), (logits + logits.flip(0)) / 2, rtol=1e-3, atol=1e-4):
+            fail("decode(z) is a sigmoid of an affine function of z: the decoder's hidden layer needs its ReLU "
+                 "(the table applies ReLU after the decoder's first layer).")
+        return
+    (name1, fc1), (name2, fc2) = layers["fc1"], layers["fc2"]
+    with torch.no_grad():
+        hidden = fc1(flat)
+        expected = fc2(_relu(hidden))
+    if not close(codes, expected, atol=1e-5):
+        slips = [
+            (fc2(hidden), f"encode(x) equals {name2}({name1}(x)): there is no ReLU after {name1}, so the encoder's "
+                          f"hidden layer is affine and the two linear layers collapse into one. The table applies "
+                          f"ReLU after {name1}."),
+            (fc2(_tanh(hidden)), f"encode(x) applies tanh after {name1}; the table applies ReLU there."),
+            (fc2(_sigmoid(hidden)), f"encode(x) applies a sigmoid after {name1}; the table applies ReLU there."),
+            (_relu(expected), f"encode(x) applies a ReLU after {name2}: the code has no activation in the table, "
+                              f"so that it can take any real value, negative ones too."),
+            (_sigmoid(expected), f"encode(x) applies a sigmoid after {name2}: the code has no activation in the "
+                                 f"table, so that it can take any real value."),
+            (_tanh(expected), f"encode(x) applies tanh after {name2}: the code has no activation in the table, so "
+                              f"that it can take any real value."),
+        ]
+        for value, message in slips:
+            if close(codes, value.detach(), atol=1e-5):
+                fail(message)
+        difference = float((codes.double() - expected.double()).abs().max())
+        fail(f"encode(x) differs from {name2}(relu({name1}(x))) computed with your own layers (by up to "
+             f"{difference:.3g}): the table's encoder is {name1}, then ReLU, then {name2}, and nothing else.")
+    expect_table_decoder(model.decode, layers, z)
 
 
 def _loss(reconstruction_loss: Callable, x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

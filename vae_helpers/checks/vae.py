@@ -9,15 +9,18 @@ import torch
 from torch import nn
 
 from ._core import build_model, call, check, close, expect_tensor, fail, fake_images
+from .autoencoder import expect_table_decoder
 
 PIXELS = 784
 HIDDEN = 400
 _log = torch.log
 _exp = torch.exp
+_tanh = torch.tanh
+_sigmoid = torch.sigmoid
 
 
 def _check_layers(model: nn.Module, latent_dim: int, built: str) -> None:
-    """The seed's five linear layers, by name and size."""
+    """The five linear layers of the exercise's table, by name and size."""
     sizes = {"fc1": (PIXELS, HIDDEN), "fc_mu": (HIDDEN, latent_dim), "fc_logvar": (HIDDEN, latent_dim),
              "fc3": (latent_dim, HIDDEN), "fc4": (HIDDEN, PIXELS)}
     for name, (n_in, n_out) in sizes.items():
@@ -28,6 +31,23 @@ def _check_layers(model: nn.Module, latent_dim: int, built: str) -> None:
         if (layer.in_features, layer.out_features) != (n_in, n_out):
             fail(f"{built}.{name} maps {layer.in_features} -> {layer.out_features} features; "
                  f"expected {n_in} -> {n_out}.")
+
+
+def _expect_table_activations(model: nn.Module, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+                              latent_dim: int) -> None:
+    """Fail when the hidden layers of ``model`` have no or another non-linearity than the table's ReLU, or its
+    output is bounded otherwise than by a sigmoid; ``mu``, ``logvar``: its encode(x) for images ``x`` (B, 784)."""
+    with torch.no_grad():
+        hidden = model.fc1(x)
+        slips = ((hidden, "there is no ReLU after fc1, so the encoder's hidden layer is affine and fc1 collapses into "
+                          "the heads fc_mu and fc_logvar"),
+                 (_tanh(hidden), "it applies tanh after fc1"), (_sigmoid(hidden), "it applies a sigmoid after fc1"))
+        for h, slip in slips:
+            if close(mu, model.fc_mu(h), atol=1e-5) and close(logvar, model.fc_logvar(h), atol=1e-5):
+                fail(f"encode(x) computes mu = fc_mu(h) and logvar = fc_logvar(h) from a hidden layer h where {slip}. "
+                     f"The table applies ReLU after fc1.")
+    z = 3 * torch.randn(len(x), latent_dim, generator=torch.Generator().manual_seed(6))
+    expect_table_decoder(model.decode, {"fc3": ("fc3", model.fc3), "fc4": ("fc4", model.fc4)}, z)
 
 
 def _pair(value: object, what: str, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,7 +74,8 @@ def _in_unit_range(value: torch.Tensor, what: str) -> None:
 
 @check
 def check_vae_shapes(VAE: type) -> str:
-    """The seed's layers; encode, reparameterize, decode and forward give the right shapes; pixels in [0, 1]."""
+    """The table's layers; encode, reparameterize, decode and forward give the right shapes; pixels in [0, 1];
+    encode and decode compute what the table says from those layers (ReLU after fc1 and fc3, sigmoid after fc4)."""
     for kwargs, latent_dim in (({}, 8), ({"latent_dim": 3}, 3)):
         built = f"VAE({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
         model = build_model(VAE, "VAE", **kwargs)
@@ -70,7 +91,8 @@ def check_vae_shapes(VAE: type) -> str:
         _in_unit_range(x_hat, "decode(z)")
         recon, _, _ = _triple(call("forward(x)", model, x), f"{built}(x) for x of shape (5, 784)", 5, latent_dim)
         _in_unit_range(recon, "recon_x from model(x)")
-    return "VAE has the seed's layers, shapes and output range"
+        _expect_table_activations(model, x, mu, logvar, latent_dim)
+    return "VAE has the layers, shapes, activations and output range of the table"
 
 
 @check
