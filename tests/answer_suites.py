@@ -25,6 +25,7 @@ import nbformat
 import test_checks_autoencoder as ae
 import test_checks_beta_vae as beta
 import test_checks_kl_divergence as kl
+import test_checks_likelihoods as lik
 import test_checks_reparameterization as rep
 import test_checks_vae as vae
 
@@ -78,6 +79,7 @@ MC_BASICS, MC_STATISTICS = "test-mc-basics", "test-mc-statistics"
 VAE_SHAPES, VAE_SAMPLING, VAE_BEHAVIOUR = "test-vae-shapes", "test-vae-sampling", "test-vae-behaviour"
 BETA_VALUE, BETA_PROPERTIES = "test-beta-vae-loss-value", "test-beta-vae-loss-properties"
 UNITS_VALUE, UNITS_THRESHOLD = "test-active-units-value", "test-active-units-threshold"
+NLL_VALUE, NLL_PROPERTIES = "test-gaussian-nll-value", "test-gaussian-nll-properties"
 
 # The test cells each wrong answer fails, by exercise and answer name. Every other test
 # cell of its notebook must pass. The checks are also called on these answers directly in
@@ -254,6 +256,22 @@ FAILS: dict[str, dict[str, tuple[str, ...]]] = {
         "log_prob_only_on_ink_loss": (LOSS_VALUE, LOSS_PROPERTIES),
         "not_implemented_loss": (LOSS_VALUE, LOSS_PROPERTIES),
     },
+    "nll": {
+        "nll_without_constant": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_log_2pi_constant": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_log_sigma_as_sigma": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_log_sigma_as_log_variance": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_sigma_for_variance": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_missing_half": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_missing_log_sigma": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_averaged_over_pixels": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_batch_mean": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_per_pixel": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_log_likelihood": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_one_sigma_for_all": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_sigma_detached": (NLL_VALUE, NLL_PROPERTIES),
+        "nll_not_implemented": (NLL_VALUE, NLL_PROPERTIES),
+    },
     "beta": {
         "beta_on_reconstruction": (BETA_VALUE, BETA_PROPERTIES),
         "beta_on_both": (BETA_VALUE, BETA_PROPERTIES),
@@ -306,6 +324,7 @@ EXERCISES: list[Exercise] = [
     Exercise("03_kl_divergence", "kl-monte-carlo", "kl_monte_carlo", tuple(kl.CORRECT_MONTE_CARLO),
              _wrong(kl.WRONG_MONTE_CARLO, FAILS["mc"])),
     Exercise("04_vae", "vae", "VAE", tuple(vae.CORRECT_VAES), _wrong(vae.WRONG_VAES, FAILS["vae"])),
+    Exercise("04_vae", "gaussian-nll", "gaussian_nll", tuple(lik.CORRECT_NLL), _wrong(lik.WRONG_NLL, FAILS["nll"])),
     Exercise("04_vae", "vae-loss", "vae_loss", tuple(vae.CORRECT_LOSSES), _wrong(vae.WRONG_LOSSES, FAILS["vae_loss"])),
     Exercise("05_beta_vae", "beta-vae-loss", "beta_vae_loss", tuple(beta.CORRECT_LOSSES),
              _wrong(beta.WRONG_LOSSES, FAILS["beta"])),
