@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Normal, kl_divergence
 
-from vae_helpers.losses import (autoencoder_terms, bce, bce_with_logits, beta_elbo_terms, gaussian_kl,
-                                squared_error)
+from vae_helpers.losses import (autoencoder_terms, bce, bce_with_logits, beta_elbo_terms, free_bits_kl,
+                                gaussian_kl, squared_error)
 from vae_helpers.models import VAE, Autoencoder
 
 
@@ -225,6 +225,31 @@ def test_gaussian_kl_zero_at_the_prior_and_non_negative():
     kl = gaussian_kl(mu, logvar)
     assert (kl >= 0).all()
     assert (kl > 0).all()  # only exactly zero at the prior
+
+
+def test_free_bits_kl_floors_each_dimensions_batch_average():
+    """B * sum_j max(lambda, mean_b KL_bj), against torch.distributions, on dimensions above and below the floor."""
+    mu = torch.tensor([[2.0, 0.1, 0.0], [1.0, -0.1, 0.05]])
+    logvar = torch.tensor([[0.0, 0.0, -0.01], [-1.0, 0.0, 0.0]])
+    per_dimension = torch.stack([hand_kl(mu[:, j:j + 1], logvar[:, j:j + 1]) for j in range(3)], dim=1).mean(0)
+    assert per_dimension[0] > 0.5 > per_dimension[1] and per_dimension[2] < 0.5  # one above, two below
+    out = free_bits_kl(mu, logvar, free_nats=0.5)
+    assert out.dim() == 0
+    assert out.item() == pytest.approx(2 * (per_dimension[0].item() + 0.5 + 0.5), rel=1e-5)
+
+
+def test_free_bits_kl_without_a_floor_is_the_summed_kl():
+    mu, logvar = torch.randn(7, 4), torch.randn(7, 4)
+    assert free_bits_kl(mu, logvar, 0.0).item() == pytest.approx(gaussian_kl(mu, logvar).sum().item(), rel=1e-5)
+
+
+def test_free_bits_kl_has_no_gradient_below_the_floor():
+    """A dimension whose batch-average KL is under the floor gets no gradient; one above it gets the KL's."""
+    mu = torch.tensor([[3.0, 0.1], [2.0, 0.0]], requires_grad=True)
+    logvar = torch.zeros(2, 2, requires_grad=True)
+    free_bits_kl(mu, logvar, free_nats=1.0).backward()
+    assert torch.all(mu.grad[:, 1] == 0) and torch.all(logvar.grad[:, 1] == 0)
+    torch.testing.assert_close(mu.grad[:, 0], mu.detach()[:, 0])  # d/dmu of (B * mean_b mu^2 / 2) = mu
 
 
 # --- composite loss terms -------------------------------------------------------------------------

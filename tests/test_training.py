@@ -233,6 +233,35 @@ def test_only_the_loss_entry_is_minimised(train_x):
     assert model.fc4.weight.abs().sum().item() != before
 
 
+def test_on_step_sees_every_step_in_order_before_its_update(train_x):
+    """on_step(step) runs once per step, numbered 1..steps, before that step's update."""
+    model = small_ae()
+    seen: list[tuple[int, float]] = []
+    run(model, se_loss, train_x, None, steps=7, batch_size=48,
+        on_step=lambda step: seen.append((step, model.fc4.weight.detach().sum().item())))
+    assert [step for step, _ in seen] == list(range(1, 8))
+    weights = [w for _, w in seen]
+    assert all(a != b for a, b in zip(weights, weights[1:])), "each call should see the previous step's update"
+    reference = small_ae()
+    assert weights[0] == pytest.approx(reference.fc4.weight.sum().item()), "step 1 runs before any update"
+
+
+def test_a_kl_weight_set_by_on_step_reaches_the_loss(train_x):
+    """A warm-up schedule written through on_step: the loss sees the weight of its own step."""
+    used: list[float] = []
+    weight = {"beta": 0.0}
+
+    def loss_fn(model, x):
+        used.append(weight["beta"])
+        return beta_elbo_terms(model, x, beta=weight["beta"])
+
+    def warm_up(step):
+        weight["beta"] = min(1.0, step / 4)
+
+    run(small_vae(), loss_fn, train_x, None, steps=6, on_step=warm_up)
+    assert used == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+
+
 # --- argument checks ------------------------------------------------------------------------------
 
 

@@ -36,6 +36,20 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=-1)
 
 
+def free_bits_kl(mu: torch.Tensor, logvar: torch.Tensor, free_nats: float) -> torch.Tensor:
+    """The KL with a floor of ``free_nats`` per latent dimension ("free bits"), summed over the batch -> scalar.
+
+    mu, logvar: (B, d). Each dimension's KL is averaged over the batch, raised to at least
+    ``free_nats``, and the floored values are summed over dimensions and multiplied by B:
+    B * sum_j max(free_nats, mean_b KL_bj) (Kingma et al., 2016, "Improved variational inference
+    with inverse autoregressive flow", eq. 15). Below the floor a dimension's KL has no gradient,
+    so the first ``free_nats`` of each dimension cost nothing. ``free_nats = 0`` gives the plain
+    summed KL.
+    """
+    per_dimension = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(dim=0)  # (d,): batch average
+    return len(mu) * torch.clamp(per_dimension, min=free_nats).sum()
+
+
 def beta_elbo_terms(model: torch.nn.Module, x: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
     """Loss terms of a :class:`~vae_helpers.models.VAE` on a batch x (B, 784).
 

@@ -113,7 +113,8 @@ def endless_batches(x: torch.Tensor, batch_size: int, generator: torch.Generator
 def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *,
         steps: int, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
         record_every: int | None = None, device: str | torch.device | None = None,
-        progress: bool = True, desc: str = "training") -> History:
+        progress: bool = True, desc: str = "training",
+        on_step: Callable[[int], None] | None = None) -> History:
     """Train ``model`` with ``steps`` Adam steps on batches of ``train_x`` (N, 784); return its :class:`History`.
 
     Each pass over the data is shuffled once; the last batch of a pass may be smaller.
@@ -122,6 +123,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.
     The model trains on ``device`` (default: :func:`pick_device`) and is handed back in
     eval mode on the device it came from. Seeding covers the shuffle order and any noise
     the model draws, so the same call gives the same history on the same machine.
+    ``on_step(step)``, if given, is called before each optimizer step with its number (1 to
+    ``steps``), for schedules such as a KL weight that warms up over the first steps.
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
@@ -143,6 +146,8 @@ def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.
     seen, start = 0, time.perf_counter()
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress) as bar:
         for step in range(1, steps + 1):
+            if on_step is not None:
+                on_step(step)
             xb = next(stream)
             terms = _as_terms(loss_fn(model, xb))
             optimizer.zero_grad(set_to_none=True)
