@@ -42,7 +42,7 @@ def free_bits_kl(mu: torch.Tensor, logvar: torch.Tensor, free_nats: float) -> to
     mu, logvar: (B, d). Each dimension's KL is averaged over the batch, raised to at least
     ``free_nats``, and the floored values are summed over dimensions and multiplied by B:
     B * sum_j max(free_nats, mean_b KL_bj) (Kingma et al., 2016, "Improved variational inference
-    with inverse autoregressive flow", eq. 15). Below the floor a dimension's KL has no gradient,
+    with inverse autoregressive flow"). Below the floor a dimension's KL has no gradient,
     so the first ``free_nats`` of each dimension cost nothing. ``free_nats = 0`` gives the plain
     summed KL.
     """

@@ -7,7 +7,7 @@ Each check takes the student's function or class, raises ``CheckFailed`` (an
 
 import sys
 
-from . import _core, autoencoder, beta_vae, kl_divergence, likelihoods, ready, reparameterization, vae
+from . import _core, autoencoder, beta_vae, kl_divergence, likelihoods, ready, reductions, reparameterization, vae
 from ._core import CheckFailed
 from .autoencoder import (
     check_autoencoder_behaviour,
@@ -28,6 +28,7 @@ from .kl_divergence import (
     check_kl_monte_carlo_statistics,
 )
 from .likelihoods import check_gaussian_nll_properties, check_gaussian_nll_value
+from .reductions import check_effective_beta_properties, check_effective_beta_value
 from .reparameterization import (
     check_reparameterize_basics,
     check_reparameterize_gradients,
@@ -47,6 +48,6 @@ from .ready import ExerciseNotReady, require
 __all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed", "ExerciseNotReady", "require"]
 
 # A notebook that replaces a check, or a helper the checks use, gets no verdict from the others.
-for _module in (_core, autoencoder, beta_vae, kl_divergence, likelihoods, ready, reparameterization, vae,
+for _module in (_core, autoencoder, beta_vae, kl_divergence, likelihoods, ready, reductions, reparameterization, vae,
                 sys.modules[__name__]):
     _core.trust(_module.__name__, _module)
