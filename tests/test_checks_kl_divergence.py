@@ -166,6 +166,18 @@ def kl_batch_mixing(mu, logvar):
     return -0.5 * (1 + logvar - (mu - mu.mean(0)).pow(2) - logvar.exp()).sum(dim=1)
 
 
+def kl_through_product_of_variances(mu, logvar):
+    """log(prod sigma²) instead of sum log sigma²: 0 or inf once there are many latent dimensions."""
+    var = logvar.exp()
+    return -0.5 * (mu.shape[1] + torch.log(torch.prod(var, dim=1)) - mu.pow(2).sum(dim=1) - var.sum(dim=1))
+
+
+def kl_through_product_of_stds(mu, logvar):
+    """-log(prod sigma) for the log-variance part: the same overflow, one square root later."""
+    std = torch.exp(0.5 * logvar)
+    return (0.5 * (mu.pow(2) + std.pow(2) - 1).sum(dim=1) - torch.log(torch.prod(std, dim=1)))
+
+
 def kl_not_implemented(mu, logvar):
     raise NotImplementedError("Exercise: replace this line with your code.")
 
@@ -186,6 +198,10 @@ WRONG_CLOSED_FORMS = {
     kl_mu_not_squared: "gives wrong values",
     kl_divided_by_batch: "gives wrong values",
     kl_detached: "cut off from the autograd graph",
+    kl_through_product_of_variances: "1,000 latent dimensions.*right when every variance is near 1.*product of "
+                                     "variances, prod\\(sigma²\\)",
+    kl_through_product_of_stds: "1,000 latent dimensions.*right when every variance is near 1.*product of "
+                                "variances, prod\\(sigma²\\) \\(or of sigmas\\)",
     kl_via_numpy: "should be a torch.Tensor",
     kl_no_gradient_to_mu: "No gradient reaches mu",
     kl_half_gradient_to_logvar: "gradient of kl_divergence with respect to logvar is wrong",

@@ -164,6 +164,32 @@ def changes_mu_in_place(mu, logvar):
     return mu.add_(torch.randn_like(mu) * torch.exp(0.5 * logvar))
 
 
+def centred_noise(mu, logvar):
+    """Centres the noise on its own mean: on a single element that leaves nothing."""
+    eps = torch.randn_like(mu)
+    return mu + (eps - eps.mean()) * torch.exp(0.5 * logvar)
+
+
+def standardised_noise(mu, logvar):
+    """Rescales the noise to mean 0 and spread 1 over the tensor: two elements always get -0.71 and +0.71."""
+    eps = torch.randn_like(mu)
+    eps = (eps - eps.mean()) / eps.std(unbiased=False).clamp_min(1e-12)
+    return mu + eps * torch.exp(0.5 * logvar)
+
+
+def normalised_noise(mu, logvar):
+    """Scales the noise to a norm of sqrt(numel): one element is always +-1, two lie on a circle."""
+    eps = torch.randn_like(mu)
+    return mu + eps * math.sqrt(eps.numel()) / eps.norm() * torch.exp(0.5 * logvar)
+
+
+def antithetic_noise(mu, logvar):
+    """Pairs every draw with its mirror image (antithetic noise): the second half of the elements is minus the first."""
+    half = torch.randn((mu.numel() + 1) // 2, dtype=mu.dtype)
+    eps = torch.cat([half, -half])[:mu.numel()].reshape(mu.shape)
+    return mu + eps * torch.exp(0.5 * logvar)
+
+
 def not_implemented(mu, logvar):
     raise NotImplementedError("Exercise: replace this line with your code.")
 
@@ -194,6 +220,10 @@ WRONG_REPARAMETERIZE = {
     always_float32: "dtype torch.float32; expected torch.float64",
     changes_mu_in_place: "changed mu or logvar in place",
     not_implemented: "not implemented yet",
+    centred_noise: "calls with mu of shape \\(1, 1\\).*z always equals mu",
+    standardised_noise: "calls with mu of shape \\(1, 1\\).*z always equals mu",
+    normalised_noise: "calls with mu of shape \\(1, 1\\).*element 0 is not Gaussian",
+    antithetic_noise: "calls with mu of shape \\(1, 2\\).*the noise of the two elements has correlation -1.00",
 }
 
 
@@ -353,12 +383,19 @@ def uniform_samples(f, mu, logvar, n_samples):
     return f(z) * (z - mu) / sigma ** 2
 
 
+def score_divided_by_n(f, mu, logvar, n_samples):
+    """Divides every estimate by n_samples, as if preparing their average."""
+    sigma = torch.exp(0.5 * logvar)
+    z = mu + sigma * torch.randn(n_samples)
+    return f(z) * (z - mu) / sigma ** 2 / n_samples
+
+
 def score_not_implemented(f, mu, logvar, n_samples):
     raise NotImplementedError("Exercise: replace this line with your code.")
 
 
 WRONG_SCORE = {
-    score_without_f: "biased.*indistinguishable from 0",
+    score_without_f: "biased.*indistinguishable from 0. With f\\(z\\) = 0 for every z the estimates are not all 0",
     score_not_divided: "biased.*mu = 1, sigma = 0.5.*close to sigma² = 0.25",
     score_divided_by_sigma: "biased.*mu = 1, sigma = 0.5.*close to sigma = 0.5",
     score_sign_flipped: "wrong sign",
@@ -372,6 +409,8 @@ WRONG_SCORE = {
     seeded_score: "Two calls with the same arguments returned the same estimates",
     uniform_samples: "biased",
     score_not_implemented: "not implemented yet",
+    score_divided_by_n: "indistinguishable from 0, and the estimates are about 1/n_samples = 1/100000 of the "
+                        "expected size.*divided by n_samples",
 }
 
 

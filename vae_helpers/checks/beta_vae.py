@@ -90,6 +90,11 @@ def _diagnose_loss(beta_vae_loss: Callable, batch: int, latent: int, seed: int) 
     if _near(part_r, bce / batch) and _near(part_kl, kl / batch):
         fail(f"beta_vae_loss is 1/{batch} of the expected value {per_image}: it looks averaged over the "
              f"batch; the course's losses are summed over the batch.")
+    if _near(part_r, bce + kl) and _near(part_kl, kl):
+        fail(f"At beta = 0 the loss is {float(part_r):.4g} {per_image}, the reconstruction term plus the KL term "
+             f"({float(bce):.4g} + {float(kl):.4g}), and it grows by the KL per unit of beta: the KL is counted "
+             f"twice, once on its own and once times beta (adding beta * KL to a loss that already holds the KL, "
+             f"such as vae_loss, does this). The beta-VAE loss has one KL term, weighted by beta.")
     if not _near(part_r, bce):
         hints = [
             (bce / (batch * PIXELS), "averaged over every pixel of the batch (F.binary_cross_entropy's "
@@ -114,7 +119,7 @@ def _diagnose_loss(beta_vae_loss: Callable, batch: int, latent: int, seed: int) 
     kl_hints = [
         (kl / batch, "averaged over the batch instead of summed"),
         (kl / latent, "averaged over the latent dimensions instead of summed"),
-        (2 * kl, "twice the closed form: check the factor 1/2"),
+        (2 * kl, "twice the closed form: is the factor 1/2 missing, or the KL added twice?"),
         (kl / 2, "half the closed form: check the factor 1/2"),
     ]
     for value, hint in kl_hints:

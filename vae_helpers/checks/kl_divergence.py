@@ -161,6 +161,37 @@ def _expect_wide_range(kl_divergence: Callable) -> None:
              f"holds for every logvar; nothing should be clamped or cut off.")
 
 
+MANY_DIMS = 1000  # latent dimensions of the many-dimension check
+
+
+def _expect_many_dimensions(kl_divergence: Callable) -> None:
+    """Fail unless the KL is right for 1,000 latent dimensions whose variances are all small, all large, or
+    all near 1: the product of so many small or large variances is 0 or inf in floating point."""
+    g = torch.Generator().manual_seed(13)
+    mu = torch.randn(3, MANY_DIMS, generator=g)
+    ranges = ((-6.0, -3.0), (2.0, 4.0), (-0.02, 0.02))  # per example: log-variances drawn in this range
+    logvar = torch.stack([low + (high - low) * torch.rand(MANY_DIMS, generator=g) for low, high in ranges])
+    what = f"kl_divergence(mu, logvar) for mu, logvar of shape (3, {MANY_DIMS})"
+    out = call(what, kl_divergence, mu, logvar)
+    if isinstance(out, torch.Tensor) and tuple(out.shape) == (3,) and out.is_floating_point():
+        expected = _kl(mu, logvar)
+        got = out.detach().double()
+        wrong = ~(got - expected).abs().le(1e-4 * expected.abs() + 1e-3)
+        if bool(wrong.any()):
+            sums = logvar.double().sum(-1)
+            if bool(wrong[:2].all()) and not bool(wrong[2]):
+                fail(f"With {MANY_DIMS:,} latent dimensions kl_divergence gave {_fmt(got)} where the KL is "
+                     f"{_fmt(expected)}: right when every variance is near 1, wrong when they are all small "
+                     f"(from e^-6 to e^-3) or all large (from e^2 to e^4). The product of those variances is "
+                     f"e^{float(sums[0]):.0f} and e^{float(sums[1]):.0f}, which is 0 and inf in floating point: "
+                     f"is the KL written through a product of variances, prod(sigma²) (or of sigmas)? The log of a "
+                     f"product is the sum of the logs, and logvar already is log sigma².")
+            i = int((got - expected).abs().nan_to_num(float("inf")).argmax())
+            fail(f"With {MANY_DIMS:,} latent dimensions (log-variances from {ranges[i][0]:g} to {ranges[i][1]:g}) "
+                 f"kl_divergence gave {float(got[i]):.6g} where the KL is {float(expected[i]):.6g}.")
+    _per_example(out, what, mu)
+
+
 def _expect_kl_gradient(kl_divergence: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> None:
     """Fail unless backpropagating a weighted sum of the KLs gives mu and the slope of logvar, per example."""
     mu, logvar = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
@@ -185,7 +216,7 @@ def _expect_kl_gradient(kl_divergence: Callable, mu: torch.Tensor, logvar: torch
 @check
 def check_kl_divergence_value(kl_divergence: Callable) -> str:
     """One KL per example, zero at the prior, the right values and gradient on a non-square batch, inputs untouched,
-    and the right values for log-variances from -6 to 4."""
+    and the right values for log-variances from -6 to 4 and for 1,000 latent dimensions."""
     mu, logvar = torch.zeros(4, 3), torch.zeros(4, 3)
     zero = _per_example(call("kl_divergence(mu, logvar)", kl_divergence, mu, logvar),
                         "kl_divergence(mu, logvar) at mu = logvar = 0", mu)
@@ -198,6 +229,7 @@ def check_kl_divergence_value(kl_divergence: Callable) -> str:
     expected = _kl(mu, logvar)
     if close(out, expected, rtol=1e-4, atol=1e-4):
         _expect_wide_range(kl_divergence)
+        _expect_many_dimensions(kl_divergence)
         _expect_kl_gradient(kl_divergence, mu, logvar)
         return "kl_divergence gives the right KL for each example, and its gradient"
     symptom = _diagnose_closed_form(out, mu, logvar)
@@ -211,7 +243,7 @@ def check_kl_divergence_value(kl_divergence: Callable) -> str:
 @check
 def check_kl_divergence_properties(kl_divergence: Callable) -> str:
     """Per example for any shape, never negative, matches torch.distributions and a Monte Carlo
-    estimate, leaves its inputs alone, and has the KL's gradient."""
+    estimate, right for 1,000 latent dimensions, leaves its inputs alone, and has the KL's gradient."""
     mu, logvar = _inputs(6, 3, seed=21)
     out = _kl_untouched(kl_divergence, mu, logvar)
     for batch, dim in ((1, 4), (7, 1), (2, 8)):
@@ -256,6 +288,7 @@ def check_kl_divergence_properties(kl_divergence: Callable) -> str:
              f"2500 draws: for example {i} it gave {float(out[i]):.4f}, the estimate is "
              f"{float(estimate[i]):.4f} +- {float(stderr[i]):.4f} ({float(z[i]):.0f} standard errors away).")
 
+    _expect_many_dimensions(kl_divergence)
     _expect_kl_gradient(kl_divergence, *_inputs(5, 3, seed=24))
     return "kl_divergence behaves like the KL divergence, gradient included"
 

@@ -137,7 +137,7 @@ def _expect_gradients(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -
 @check
 def check_reparameterize_basics(reparameterize: Callable) -> str:
     """Shape (2-D and 1-D, as notebook 02 uses it) and dtype, Gaussian noise fresh on every call, centre and spread
-    of z, and gradients that reach mu and logvar."""
+    of z (also over many calls on tiny inputs), and gradients that reach mu and logvar."""
     for shape, dtype in (((5, 3), torch.float32), ((4, 2), torch.float64), ((6,), torch.float32)):
         mu, logvar = _randn(shape, dtype=dtype), _randn(shape, dtype=dtype)
         before = (mu.clone(), logvar.clone())
@@ -147,6 +147,7 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
         _expect_noise(z, mu)
     mu, logvar = _inputs(10_000, (-4.0, -2.0, 0.0, 2.0))
     _expect_good_noise(reparameterize, mu, logvar)
+    _expect_tiny_inputs(reparameterize, torch.float32)
     mu, logvar = _inputs(8, (-1.0, 0.5), requires_grad=True)
     z = _draw(reparameterize, mu, logvar)
     if not z.requires_grad:
@@ -162,10 +163,12 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
 
 @check
 def check_reparameterize_noise(reparameterize: Callable) -> str:
-    """The noise is standard normal, independent across elements, and fresh on every call (float64, 5 columns)."""
+    """The noise is standard normal, independent across elements, and fresh on every call (float64, 5 columns;
+    and over many calls on a single code of 1 and of 2 dimensions)."""
     mu, logvar = _inputs(12_000, (-3.0, -1.0, 0.0, 1.0, 2.5), dtype=torch.float64)
     _expect_good_noise(reparameterize, mu, logvar)
-    return "reparameterize draws independent standard normal noise, fresh on every call"
+    _expect_tiny_inputs(reparameterize, torch.float64)
+    return "reparameterize draws independent standard normal noise, fresh on every call, for large and tiny inputs"
 
 
 def _expect_good_noise(reparameterize: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> None:
@@ -180,7 +183,39 @@ def _expect_good_noise(reparameterize: Callable, mu: torch.Tensor, logvar: torch
     _expect_fresh(reparameterize, mu, logvar, z)
 
 
-def _expect_gaussian(eps: torch.Tensor) -> None:
+TINY_CALLS = 3000  # calls of reparameterize on each tiny input
+
+
+def _expect_tiny_inputs(reparameterize: Callable, dtype: torch.dtype) -> None:
+    """Fail unless, over many calls on a single code of 1 and of 2 dimensions, the noise of every element is
+    standard normal, the two elements' noise is independent, and each call's noise is new."""
+    for shape, logvars in (((1, 1), (0.7,)), ((1, 2), (-1.0, 1.5))):
+        mu = torch.tensor([[0.5, -2.0][:shape[1]]], dtype=dtype)
+        logvar = torch.tensor([logvars], dtype=dtype)
+        eps = torch.stack([_standardized(_draw(reparameterize, mu, logvar), mu, logvar).flatten()
+                           for _ in range(TINY_CALLS)])  # (calls, elements)
+        setting = f"{TINY_CALLS} calls with {_describe(mu)}"
+        if bool((eps == 0).all()):
+            fail(f"Over {setting}, z always equals mu: the sample has no randomness in it (is the noise centred "
+                 f"on its own mean, which for one element is the element itself?).")
+        limit = Z_TOLERANCE / math.sqrt(TINY_CALLS)
+        later = float((eps[1:] * eps[:-1]).mean() / eps.pow(2).mean())
+        if abs(later) > limit or bool((eps[1:] == eps[:-1]).all()):
+            fail(f"Over {setting}, the noise of one call predicts the next (correlation {later:.2f}): every call "
+                 f"needs new noise.")
+        for j in range(shape[1]):
+            _expect_gaussian(eps[:, j], f"Over {setting}, the noise of element {j} is not Gaussian")
+        if shape[1] == 2:
+            a, b = eps[:, 0], eps[:, 1]
+            for name, (u, v) in (("the noise", (a, b)), ("the squared noise", (a.pow(2), b.pow(2)))):
+                corr = float(torch.corrcoef(torch.stack([u, v]))[0, 1])
+                if abs(corr) > limit:
+                    fail(f"Over {setting}, {name} of the two elements has correlation {corr:.2f} (independent "
+                         f"noise: 0, give or take {limit:.2f}): each element needs its own draw, independent of "
+                         f"the others, even when the tensor is this small.")
+
+
+def _expect_gaussian(eps: torch.Tensor, what: str = "The noise is not Gaussian") -> None:
     """Fail unless the noise eps, (z - mu) / sigma, has the standard normal's mass within 1 and 2 and its 4th moment."""
     flat, n = eps.flatten(), eps.numel()
     inside1 = float((flat.abs() < 1).double().mean())
@@ -191,7 +226,7 @@ def _expect_gaussian(eps: torch.Tensor) -> None:
     tol4 = Z_TOLERANCE * KURTOSIS_SD / math.sqrt(n)
     if (abs(inside1 - WITHIN_ONE_SD) > tol1 or abs(inside2 - WITHIN_TWO_SD) > tol2
             or abs(kurtosis - KURTOSIS) > tol4):
-        fail(f"The noise is not Gaussian: of (z - mu) / sigma, {inside1:.1%} lies within 1 and {inside2:.1%} "
+        fail(f"{what}: of (z - mu) / sigma, {inside1:.1%} lies within 1 and {inside2:.1%} "
              f"within 2 (a standard normal: {WITHIN_ONE_SD:.1%} and {WITHIN_TWO_SD:.1%}), and its fourth "
              f"moment is {kurtosis:.2f} (a standard normal: 3).")
 
@@ -255,11 +290,22 @@ def _estimates(score_function_gradient: Callable, f: Callable, f_name: str, mu: 
     return out.detach().double()
 
 
-def _expect_mean(values: torch.Tensor, exact: float, sd: float, setting: str, sigma: float = 1.0) -> None:
+def _zero(z: torch.Tensor) -> torch.Tensor:
+    return torch.zeros_like(z)
+
+
+def _ignores_f(score_function_gradient: Callable) -> bool:
+    """True when the estimates for f(z) = 0 are not all 0: they do not scale with f's values."""
+    return not bool((_estimates(score_function_gradient, _zero, "f(z) = 0", 1.0, 0.0, 1000) == 0).all())
+
+
+def _expect_mean(values: torch.Tensor, exact: float, sd: float, setting: str, sigma: float = 1.0,
+                 ignores_f: Callable[[], bool] | None = None) -> None:
     """The average of the estimates equals the exact gradient within Z_TOLERANCE standard errors.
 
     ``sd`` is the standard deviation of one correct estimate (or a bound on it). For f(z) = z²,
     whose gradient does not depend on sigma, pass ``sigma`` to name a factor of sigma in the error.
+    ``ignores_f`` tells, when the average is near 0, whether the estimates fail to scale with f.
     """
     mean, stderr = float(values.mean()), sd / math.sqrt(len(values))
     if abs(mean - exact) <= Z_TOLERANCE * stderr:
@@ -270,7 +316,19 @@ def _expect_mean(values: torch.Tensor, exact: float, sd: float, setting: str, si
     if bool((values == 0).all()):
         fail(message + " Every single estimate is exactly 0.")
     if abs(mean) <= Z_TOLERANCE * stderr:
-        fail(message + " The average is indistinguishable from 0, as if the estimates ignored f.")
+        message += " The average is indistinguishable from 0"
+        scale = float(values.std()) / sd
+        n = len(values)
+        if abs(scale * n - 1) < 0.2:
+            fail(message + f", and the estimates are about 1/n_samples = 1/{n} of the expected size (their standard "
+                           f"deviation is {float(values.std()):.3g} where one score-function estimate has {sd:.3g}): "
+                           f"is each estimate divided by n_samples? Return each estimate whole; averaging them is "
+                           f"left to the caller.")
+        if ignores_f is not None and ignores_f():
+            fail(message + ". With f(z) = 0 for every z the estimates are not all 0, so they do not scale with f's "
+                           "values: each estimate is f(z) times the score (z - mu) / sigma².")
+        fail(message + f", and the estimates have {scale:.2g} times the standard deviation of score-function "
+                       f"estimates ({float(values.std()):.3g} where one estimate has {sd:.3g}).")
     ratio = mean / exact
     if abs(ratio + 1) < 0.1:
         fail(message + " The average has the wrong sign.")
@@ -294,12 +352,14 @@ def check_score_function_basics(score_function_gradient: Callable) -> str:
     mu, sigma = 2.0, 1.0
     exact, variance = _square_gradient(mu, sigma)
     values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 0.0, 100_000)
-    _expect_mean(values, exact, math.sqrt(variance), "f(z) = z², mu = 2, sigma = 1")
+    _expect_mean(values, exact, math.sqrt(variance), "f(z) = z², mu = 2, sigma = 1",
+                 ignores_f=lambda: _ignores_f(score_function_gradient))
     _expect_square_variance(values, mu, sigma)
     mu, sigma = 1.0, 0.5
     exact, variance = _square_gradient(mu, sigma)
     values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 2 * math.log(sigma), 100_000)
-    _expect_mean(values, exact, math.sqrt(variance), f"f(z) = z², mu = {mu:g}, sigma = {sigma:g}", sigma)
+    _expect_mean(values, exact, math.sqrt(variance), f"f(z) = z², mu = {mu:g}, sigma = {sigma:g}", sigma,
+                 ignores_f=lambda: _ignores_f(score_function_gradient))
     _expect_square_variance(values, mu, sigma)
     return "score_function_gradient gives fresh per-sample estimates, unbiased and with the score function's variance"
 
@@ -313,7 +373,8 @@ def check_score_function_properties(score_function_gradient: Callable) -> str:
         exact, variance = _square_gradient(mu, sigma)
         values = _estimates(score_function_gradient, _square, "f(z) = z²", mu, 2 * math.log(sigma), n,
                             requires_grad=grad_inputs)
-        _expect_mean(values, exact, math.sqrt(variance), f"f(z) = z², mu = {mu:g}, sigma = {sigma:g}", sigma)
+        _expect_mean(values, exact, math.sqrt(variance), f"f(z) = z², mu = {mu:g}, sigma = {sigma:g}", sigma,
+                     ignores_f=lambda: _ignores_f(score_function_gradient))
     mu, sigma = 0.5, 0.5
     values = _estimates(score_function_gradient, _step, "the step function f(z) = 1 if z > 0 else 0",
                         mu, 2 * math.log(sigma), n, requires_grad=True)
