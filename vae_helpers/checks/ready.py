@@ -17,6 +17,7 @@ from ._core import CheckFailed
 from .autoencoder import check_autoencoder_shapes, check_reconstruction_loss_value
 from .beta_vae import check_active_units_value, check_beta_vae_loss_value
 from .kl_divergence import check_kl_divergence_value, check_kl_monte_carlo_basics
+from .likelihoods import check_gaussian_nll_value
 from .reductions import check_effective_beta_value
 from .reparameterization import check_reparameterize_basics, check_score_function_basics
 from .vae import check_vae_loss_value, check_vae_sampling, check_vae_shapes
@@ -30,6 +31,7 @@ VISIBLE_CHECKS: dict[str, tuple[Callable[[Any], None], ...]] = {
     "kl_divergence": (check_kl_divergence_value,),
     "kl_monte_carlo": (check_kl_monte_carlo_basics,),
     "VAE": (check_vae_shapes, check_vae_sampling),
+    "gaussian_nll": (check_gaussian_nll_value,),
     "vae_loss": (check_vae_loss_value,),
     "effective_beta": (check_effective_beta_value,),
     "beta_vae_loss": (check_beta_vae_loss_value,),
