@@ -95,3 +95,31 @@ def aggregate_kl(mu: torch.Tensor, logvar: torch.Tensor, n: int = 2000, seed: in
     log_q = torch.cat(log_q) - 0.5 * d * log_2pi
     log_p = -0.5 * (z ** 2).sum(dim=1) - 0.5 * d * log_2pi
     return {"mean_kl": mean_kl, "bound": mean_kl - math.log(count), "estimate": (log_q - log_p).mean().item()}
+
+
+def nearest_cloud_distance(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+                           batch_size: int = 4096) -> torch.Tensor:
+    """How far each code is from the nearest encoder cloud, in that cloud's own standard deviations.
+
+    z: (n, d) codes; mu, logvar: (N, d) the clouds N(mu_i, diag exp(logvar_i)) of N images.
+    Returns (n,): min over i of the Mahalanobis distance sqrt(sum_j (z_j - mu_ij)^2 / sigma_ij^2).
+    A draw from cloud i lies at distance ||eps|| from it, eps ~ N(0, I_d).
+    """
+    z, mu, logvar = z.detach().cpu().double(), mu.detach().cpu().double(), logvar.detach().cpu().double()
+    inv_var = (-logvar).exp()
+    best = torch.full((len(z),), math.inf, dtype=torch.float64)
+    for start in range(0, len(mu), batch_size):
+        m, p = mu[start:start + batch_size], inv_var[start:start + batch_size]
+        sq = (z ** 2) @ p.T - 2 * z @ (m * p).T + (m ** 2 * p).sum(dim=1)  # (n, chunk)
+        best = torch.minimum(best, sq.min(dim=1).values)
+    return best.clamp_min(0).sqrt().float()
+
+
+def cloud_radius(d: int, share: float = 0.99, n: int = 100_000, seed: int = 0) -> float:
+    """The distance, in standard deviations, within which ``share`` of a d-dimensional Gaussian's draws fall.
+
+    The ``share`` quantile of ||eps|| for eps ~ N(0, I_d), estimated from n draws (a chi distribution
+    with d degrees of freedom; d = 8, share = 0.99: about 4.5).
+    """
+    eps = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    return eps.norm(dim=1).quantile(share).item()

@@ -131,6 +131,16 @@ def _share_inside(queries: torch.Tensor, support: torch.Tensor, radii: torch.Ten
     return inside / len(queries)
 
 
+def realistic(reference: torch.Tensor, samples: torch.Tensor, *, k: int = 3, chunk: int = 2048) -> torch.Tensor:
+    """Per-sample precision: for each of samples (N, D), is it inside the k-NN ball of some reference point (M, D)?
+
+    Returns a bool tensor (N,); its mean is the precision of :func:`precision_recall`.
+    """
+    x, y = _check_features(reference, samples)
+    radii = knn_radii(x, k, chunk)
+    return torch.cat([(dist <= radii[None, :]).any(dim=1) for _, dist in _pairwise_distances(y, x, chunk)])
+
+
 def precision_recall(reference: torch.Tensor, samples: torch.Tensor, *, k: int = 3,
                      chunk: int = 2048) -> tuple[float, float]:
     """Improved precision and recall of samples (N, D) against reference (M, D), k-NN manifolds -> (P, R).
