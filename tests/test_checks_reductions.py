@@ -123,7 +123,7 @@ WRONG = {
     always_784_pixels: "computed for 784 pixels",
     sizes_swapped: "the two sizes look swapped",
     integer_division: "integer division",
-    returns_a_string: "it should return one number",
+    returns_a_string: "should return one number (a float)",
     not_implemented: "is not implemented yet",
 }
 

@@ -18,6 +18,7 @@ KL entry by the gradient with respect to one reconstruction entry.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -57,9 +58,9 @@ def _value(effective_beta: Callable, recon: str, kl: str, n_pixels: int, latent_
         if out.numel() != 1:
             fail(f"{what} returned a tensor of shape {tuple(out.shape)}; it should return one number.")
         out = out.item()
-    if isinstance(out, bool) or not isinstance(out, (int, float)) and not hasattr(out, "__float__"):
-        fail(f"{what} returned {out!r} ({type(out).__name__}); it should return one number, the beta of the "
-             f"equivalent summed loss.")
+    if isinstance(out, bool) or not isinstance(out, numbers.Real):
+        fail(f"{what} should return one number (a float), the beta of the equivalent summed loss; got "
+             f"{type(out).__name__}.")
     return float(out)
 
 
