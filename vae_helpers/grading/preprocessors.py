@@ -33,6 +33,7 @@ SHORTER: dict[str, dict[str, dict[str, object]]] = {
     },
     "04_vae": {
         "train": {"STEPS": 50},  # also the budget of the claim-samples cell's models
+        "likelihoods": {"LIKELIHOOD_STEPS": 25},
         "vae2d": {"steps": 25},
         "yardstick": {"N": 100},  # also the size of the claim-samples cell's sets
         "iwae": {"steps": 25},
