@@ -123,7 +123,7 @@ WRONG = {
     always_784_pixels: "computed for 784 pixels",
     sizes_swapped: "the two sizes look swapped",
     integer_division: "integer division",
-    returns_a_string: "should return one number (a float)",
+    returns_a_string: "should return one number",
     not_implemented: "is not implemented yet",
 }
 

@@ -44,8 +44,8 @@ def _true_beta(recon: str, kl: str, n_pixels: int, latent_dim: int, beta: float,
 
 
 def _describe(recon: str, kl: str, n_pixels: int, latent_dim: int, beta: float, batch: str, batch_size: int) -> str:
-    return (f"effective_beta({recon!r}, {kl!r}, n_pixels={n_pixels}, latent_dim={latent_dim}, beta={beta:g}, "
-            f"batch_reduction={batch!r}, batch_size={batch_size})")
+    return (f"effective_beta({recon!r}, {kl!r}, {n_pixels}, {latent_dim}, beta={beta:g}) for a batch {batch} "
+            f"over {batch_size} images")
 
 
 def _value(effective_beta: Callable, recon: str, kl: str, n_pixels: int, latent_dim: int, beta: float = 1.0,
