@@ -24,6 +24,7 @@ import nbformat
 
 import test_checks_autoencoder as ae
 import test_checks_beta_vae as beta
+import test_checks_bounds as bounds
 import test_checks_kl_divergence as kl
 import test_checks_likelihoods as lik
 import test_checks_reparameterization as rep
@@ -79,6 +80,7 @@ MC_BASICS, MC_STATISTICS = "test-mc-basics", "test-mc-statistics"
 VAE_SHAPES, VAE_SAMPLING, VAE_BEHAVIOUR = "test-vae-shapes", "test-vae-sampling", "test-vae-behaviour"
 BETA_VALUE, BETA_PROPERTIES = "test-beta-vae-loss-value", "test-beta-vae-loss-properties"
 UNITS_VALUE, UNITS_THRESHOLD = "test-active-units-value", "test-active-units-threshold"
+IW_VALUE, IW_PROPERTIES = "test-iw-bound-value", "test-iw-bound-properties"
 NLL_VALUE, NLL_PROPERTIES = "test-gaussian-nll-value", "test-gaussian-nll-properties"
 
 # The test cells each wrong answer fails, by exercise and answer name. Every other test
@@ -283,6 +285,21 @@ FAILS: dict[str, dict[str, tuple[str, ...]]] = {
         "nll_sigma_detached": (NLL_VALUE, NLL_PROPERTIES),
         "nll_not_implemented": (NLL_VALUE, NLL_PROPERTIES),
     },
+    "iw": {
+        "mean_of_log_weights": (IW_VALUE, IW_PROPERTIES),
+        "log_of_mean_without_shift": (IW_VALUE, IW_PROPERTIES),
+        "missing_log_k": (IW_VALUE, IW_PROPERTIES),
+        "minus_k": (IW_VALUE, IW_PROPERTIES),
+        "summed_over_the_batch": (IW_VALUE, IW_PROPERTIES),
+        "logsumexp_over_the_batch": (IW_VALUE, IW_PROPERTIES),
+        "mean_of_the_weights": (IW_VALUE, IW_PROPERTIES),
+        "largest_log_weight": (IW_VALUE, IW_PROPERTIES),
+        "shift_not_added_back": (IW_VALUE, IW_PROPERTIES),
+        "minus_log_batch_size": (IW_VALUE, IW_PROPERTIES),
+        "shifted_in_place": (IW_VALUE, IW_PROPERTIES),
+        "with_numpy": (IW_VALUE, IW_PROPERTIES),
+        "not_implemented_bound": (IW_VALUE, IW_PROPERTIES),
+    },
     "beta": {
         "beta_on_reconstruction": (BETA_VALUE, BETA_PROPERTIES),
         "beta_on_both": (BETA_VALUE, BETA_PROPERTIES),
@@ -338,6 +355,7 @@ EXERCISES: list[Exercise] = [
     Exercise("04_vae", "vae", "VAE", tuple(vae.CORRECT_VAES), _wrong(vae.WRONG_VAES, FAILS["vae"])),
     Exercise("04_vae", "gaussian-nll", "gaussian_nll", tuple(lik.CORRECT_NLL), _wrong(lik.WRONG_NLL, FAILS["nll"])),
     Exercise("04_vae", "vae-loss", "vae_loss", tuple(vae.CORRECT_LOSSES), _wrong(vae.WRONG_LOSSES, FAILS["vae_loss"])),
+    Exercise("04_vae", "iw-bound", "iw_bound", tuple(bounds.CORRECT), _wrong(bounds.WRONG, FAILS["iw"])),
     Exercise("05_beta_vae", "beta-vae-loss", "beta_vae_loss", tuple(beta.CORRECT_LOSSES),
              _wrong(beta.WRONG_LOSSES, FAILS["beta"])),
     Exercise("05_beta_vae", "active-units", "active_units", tuple(beta.CORRECT_UNITS),

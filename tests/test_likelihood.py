@@ -108,3 +108,18 @@ def test_batching_does_not_change_the_answer(tiny):
     assert torch.equal(whole, again)
     chunked = likelihood.elbo(model, x, samples=1, seed=0, batch_size=3)
     assert chunked.shape == (8,) and torch.isfinite(chunked).all()
+
+
+def test_log_importance_weights_are_what_the_estimate_averages(tiny):
+    model, x = tiny
+    log_w = likelihood.log_importance_weights(model, x, k=40, seed=6, batch_size=3)
+    assert log_w.shape == (40, 8)
+    assert torch.allclose(torch.logsumexp(log_w, dim=0) - math.log(40),
+                          likelihood.importance_weighted_log_likelihood(model, x, k=40, seed=6, batch_size=3))
+    with torch.no_grad():  # the weights of the first image, computed from their definition
+        mu, logvar = model.encode(x[:1])
+        z = mu + (0.5 * logvar).exp() * torch.randn(40, 1, 1, generator=torch.Generator().manual_seed(6)).double()
+        q = Normal(mu, (0.5 * logvar).exp()).log_prob(z).sum(-1)
+        expected = likelihood.log_bernoulli(model, z, x[:1]) + Normal(0.0, 1.0).log_prob(z).sum(-1) - q
+    first = likelihood.log_importance_weights(model, x[:1], k=40, seed=6)  # the same draws as above
+    assert torch.allclose(first, expected, atol=1e-10)

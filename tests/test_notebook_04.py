@@ -6,6 +6,7 @@ Run while authoring with ``VAE_TEST_ASSIGNMENTS=04_vae``.
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -121,20 +122,71 @@ def test_claim_3_aggregate_posterior_near_but_not_equal_to_the_prior(text):
     assert estimate > bound - 0.5 and abs(estimate - bound) < 1.5, "the Monte Carlo estimate agrees with the bound"
 
 
+def test_the_toy_model_checks_the_identity_of_the_elbo(text):
+    out = text["toy-encoder"]
+    log_px = numbers(rf"exact log p\(x\) = {NUM} nats", out)[0]
+    assert abs(log_px - (-0.5 * (math.log(2 * math.pi * 1.09) + 4 / 1.09))) < 1e-4, "log N(2; 0, a^2 + s^2)"
+    post_mean, post_sd = numbers(rf"exact posterior p\(z\|x\): mean {NUM}, sd {NUM}", out)
+    q_mean, q_sd = numbers(rf"encoder's q\(z\|x\):\s+mean {NUM}, sd {NUM}", out)
+    assert q_sd == post_sd and q_mean < post_mean - 0.3, "the right width, too close to the origin"
+    gap, kl = numbers(rf"log p\(x\) - ELBO = {NUM}, KL\(q\(z\|x\) \|\| p\(z\|x\)\) = {NUM}", out)
+    assert gap == kl, "the two sides of the identity agree to every printed digit"
+    assert round(gap, 2) == 1.33, "the text: 1.33 nats at this x"
+    mean_gap = numbers(rf"averaged over its 1,000 training points: {NUM} nats", out)[0]
+    assert round(mean_gap, 2) == 0.38 and gap > 3 * mean_gap, "several times the 0.38 nats on average"
+
+
+def test_the_importance_weighted_bound_rises_to_log_px_on_the_toy_model(text):
+    out = text["toy-iw"]
+    rows = {int(k): (float(m), float(se), float(sd)) for k, m, se, sd in
+            re.findall(rf"K =\s+(\d+): importance-weighted bound {NUM} ± {NUM} \(one estimate's sd {NUM}\)", out)}
+    assert sorted(rows) == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    elbo, log_px, exact = numbers(rf"ELBO {NUM}, exact log p\(x\) {NUM}; with the exact posterior as proposal, "
+                                  rf"K = 1000: {NUM}", out)
+    mean_1, se_1, _ = rows[1]
+    assert abs(mean_1 - elbo) < 3 * se_1, "at K = 1 the estimates average the ELBO within their standard error"
+    ks = sorted(rows)
+    for small, large in zip(ks, ks[1:]):
+        (m_s, se_s, sd_s), (m_l, se_l, sd_l) = rows[small], rows[large]
+        assert m_l > m_s - 3 * math.hypot(se_s, se_l), "climbs, up to the noise of 1,000 estimates"
+        assert sd_l < sd_s, "each estimate gets less noisy"
+        assert m_l < log_px + 3 * se_l, "a lower bound in expectation"
+    assert rows[1000][0] - rows[1][0] > 1.0, "climbs steeply at first"
+    assert abs(rows[1000][0] - log_px) < 0.05, "within a few hundredths of a nat of log p(x) at K = 1000"
+    assert abs(rows[1000][0] - rows[500][0]) < 3 * math.hypot(rows[500][1], rows[1000][1]), \
+        "the last step is smaller than the noise of 1,000 estimates"
+    assert abs(exact - log_px) < 1e-3, "with the exact posterior as proposal the bound is log p(x)"
+
+
+def test_optimising_one_cloud_closes_the_gap(text):
+    out = text["toy-one-point"]
+    before, after = numbers(rf"encoder's cloud: {NUM} nats; after 300 Adam steps on this x alone: ([-\d.e+]+) nats", out)
+    assert round(before, 2) == 1.33 and after < 1e-6, "the gap falls to zero (to rounding)"
+    q_mean, q_sd, mean, sd = numbers(rf"optimised cloud: mean {NUM}, sd {NUM} \(exact posterior: mean {NUM}, sd {NUM}\)", out)
+    assert (q_mean, q_sd) == (mean, sd), "the cloud becomes the exact posterior"
+
+
 def test_going_further_numbers(text):
     floor, recon = numbers(rf"grey test digits: {NUM} nats per image \(our VAE's test reconstruction term: {NUM}\)",
                            text["bce-floor"])
     assert 20 < floor < recon
+
+
+def test_the_importance_weighted_bound_on_binarized_digits(text):
     out = text["iwae"]
     elbo = numbers(rf"ELBO on binarized test digits: {NUM}", out)[0]
-    iw = {int(k): float(v) for k, v in re.findall(r"K =\s+(\d+): ([-\d.]+)", out)}
+    iw = {int(k): float(v) for k, v in re.findall(rf"importance-weighted bound, K =\s+(\d+): {NUM}", out)}
     assert sorted(iw) == [1, 5, 25, 100]
     assert abs(iw[1] - elbo) < 1.0, "K = 1 is the ELBO in expectation"
-    assert iw[1] < iw[5] < iw[25] < iw[100], "the estimate climbs with K"
-    assert 1.0 < iw[100] - elbo < 10.0, "and levels off a few nats above the ELBO"
+    assert iw[1] < iw[5] < iw[25] < iw[100], "the bound climbs with K"
+    rise, stderr = numbers(rf"from K = 25 to K = 100 the bound still rose by {NUM} ± {NUM} nats", out)
+    assert 0.2 < rise < 0.7 and rise > 5 * stderr, "still rising: about 0.4 nats, many standard errors"
+    gap = numbers(rf"the ELBO's gap, log p\(x\) - ELBO, is at least {NUM} nats", out)[0]
+    assert abs(gap - (iw[100] - elbo)) < 0.15 and 2.0 < gap < 4.5, "at least about 3 nats"
 
 
 def test_all_checks_passed_in_the_solution(text):
     for cell in ("test-vae-shapes", "test-vae-sampling", "test-vae-behaviour", "test-loss-value",
-                 "test-loss-properties"):
+                 "test-loss-properties",
+                 "test-iw-bound-value", "test-iw-bound-properties"):
         assert text[cell].startswith("\N{CHECK MARK}"), cell

@@ -63,15 +63,26 @@ def elbo(model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int = 0, bat
 
 
 @torch.no_grad()
-def importance_weighted_log_likelihood(model: nn.Module, x: torch.Tensor, k: int = 100, seed: int = 0,
-                                       batch_size: int = 100) -> torch.Tensor:
-    """Importance-weighted estimate of log p(x) for each binary image x (N, D) with k samples -> (N,)."""
+def log_importance_weights(model: nn.Module, x: torch.Tensor, k: int = 100, seed: int = 0,
+                           batch_size: int = 100) -> torch.Tensor:
+    """Log-weights log p(x, z_k) - log q(z_k|x) of k draws z_k ~ q(z|x) for each binary image x (N, D) -> (k, N).
+
+    ``log p(x, z) = log p(x|z) + log N(z; 0, I)`` with the decoder's Bernoulli log-likelihood. The
+    importance-weighted estimate of log p(x) is the log of their mean over the k draws
+    (:func:`importance_weighted_log_likelihood`, or notebook 04's ``iw_bound``).
+    """
     g = torch.Generator().manual_seed(seed)
     out = []
     for xb in x.split(batch_size):
         mu, logvar = model.encode(xb)
         z = _draw(mu, logvar, k, g)  # (k, B, d)
-        log_w = (log_bernoulli(model, z, xb) + log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-                 - log_normal(z, mu, logvar))
-        out.append(torch.logsumexp(log_w, dim=0) - math.log(k))
-    return torch.cat(out)
+        out.append(log_bernoulli(model, z, xb) + log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
+                   - log_normal(z, mu, logvar))
+    return torch.cat(out, dim=1)
+
+
+def importance_weighted_log_likelihood(model: nn.Module, x: torch.Tensor, k: int = 100, seed: int = 0,
+                                       batch_size: int = 100) -> torch.Tensor:
+    """Importance-weighted estimate of log p(x) for each binary image x (N, D) with k samples -> (N,)."""
+    log_w = log_importance_weights(model, x, k=k, seed=seed, batch_size=batch_size)
+    return torch.logsumexp(log_w, dim=0) - math.log(k)

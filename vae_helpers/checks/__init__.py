@@ -7,7 +7,8 @@ Each check takes the student's function or class, raises ``CheckFailed`` (an
 
 import sys
 
-from . import _core, autoencoder, beta_vae, kl_divergence, likelihoods, ready, reductions, reparameterization, vae
+from .. import toy
+from . import _core, autoencoder, beta_vae, bounds, kl_divergence, likelihoods, ready, reductions, reparameterization, vae
 from ._core import CheckFailed
 from .autoencoder import (
     check_autoencoder_behaviour,
@@ -21,6 +22,7 @@ from .beta_vae import (
     check_beta_vae_loss_properties,
     check_beta_vae_loss_value,
 )
+from .bounds import check_iw_bound_properties, check_iw_bound_value
 from .kl_divergence import (
     check_kl_divergence_properties,
     check_kl_divergence_value,
@@ -48,6 +50,6 @@ from .ready import ExerciseNotReady, require
 __all__ = [name for name in dir() if name.startswith("check_")] + ["CheckFailed", "ExerciseNotReady", "require"]
 
 # A notebook that replaces a check, or a helper the checks use, gets no verdict from the others.
-for _module in (_core, autoencoder, beta_vae, kl_divergence, likelihoods, ready, reductions, reparameterization, vae,
-                sys.modules[__name__]):
+for _module in (_core, autoencoder, beta_vae, bounds, kl_divergence, likelihoods, ready, reductions,
+                reparameterization, vae, toy, sys.modules[__name__]):
     _core.trust(_module.__name__, _module)

@@ -16,6 +16,7 @@ from typing import Any
 from ._core import CheckFailed
 from .autoencoder import check_autoencoder_shapes, check_reconstruction_loss_value
 from .beta_vae import check_active_units_value, check_beta_vae_loss_value
+from .bounds import check_iw_bound_value
 from .kl_divergence import check_kl_divergence_value, check_kl_monte_carlo_basics
 from .likelihoods import check_gaussian_nll_value
 from .reductions import check_effective_beta_value
@@ -33,6 +34,7 @@ VISIBLE_CHECKS: dict[str, tuple[Callable[[Any], None], ...]] = {
     "VAE": (check_vae_shapes, check_vae_sampling),
     "gaussian_nll": (check_gaussian_nll_value,),
     "vae_loss": (check_vae_loss_value,),
+    "iw_bound": (check_iw_bound_value,),
     "effective_beta": (check_effective_beta_value,),
     "beta_vae_loss": (check_beta_vae_loss_value,),
     "active_units": (check_active_units_value,),
