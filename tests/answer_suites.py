@@ -27,6 +27,7 @@ import test_checks_beta_vae as beta
 import test_checks_bounds as bounds
 import test_checks_kl_divergence as kl
 import test_checks_likelihoods as lik
+import test_checks_reductions as red
 import test_checks_reparameterization as rep
 import test_checks_vae as vae
 
@@ -81,6 +82,7 @@ VAE_SHAPES, VAE_SAMPLING, VAE_BEHAVIOUR = "test-vae-shapes", "test-vae-sampling"
 BETA_VALUE, BETA_PROPERTIES = "test-beta-vae-loss-value", "test-beta-vae-loss-properties"
 UNITS_VALUE, UNITS_THRESHOLD = "test-active-units-value", "test-active-units-threshold"
 IW_VALUE, IW_PROPERTIES = "test-iw-bound-value", "test-iw-bound-properties"
+EB_VALUE, EB_PROPERTIES = "test-effective-beta-value", "test-effective-beta-properties"
 NLL_VALUE, NLL_PROPERTIES = "test-gaussian-nll-value", "test-gaussian-nll-properties"
 
 # The test cells each wrong answer fails, by exercise and answer name. Every other test
@@ -285,6 +287,20 @@ FAILS: dict[str, dict[str, tuple[str, ...]]] = {
         "nll_sigma_detached": (NLL_VALUE, NLL_PROPERTIES),
         "nll_not_implemented": (NLL_VALUE, NLL_PROPERTIES),
     },
+    "eb": {
+        "divides_where_the_mean_multiplies": (EB_VALUE, EB_PROPERTIES),
+        "kl_mean_multiplies": (EB_VALUE, EB_PROPERTIES),
+        "batch_mean_divides": (EB_VALUE, EB_PROPERTIES),
+        "batch_mean_on_the_reconstruction_only": (EB_VALUE, EB_PROPERTIES),
+        "ignores_the_kl_reduction": (EB_VALUE, EB_PROPERTIES),
+        "ignores_the_reconstruction_reduction": (EB_VALUE, EB_PROPERTIES),
+        "ignores_beta": (EB_VALUE, EB_PROPERTIES),
+        "always_784_pixels": (EB_VALUE, EB_PROPERTIES),
+        "sizes_swapped": (EB_VALUE, EB_PROPERTIES),
+        "integer_division": (EB_VALUE, EB_PROPERTIES),
+        "returns_a_string": (EB_VALUE, EB_PROPERTIES),
+        "not_implemented": (EB_VALUE, EB_PROPERTIES),
+    },
     "iw": {
         "mean_of_log_weights": (IW_VALUE, IW_PROPERTIES),
         "log_of_mean_without_shift": (IW_VALUE, IW_PROPERTIES),
@@ -356,6 +372,7 @@ EXERCISES: list[Exercise] = [
     Exercise("04_vae", "gaussian-nll", "gaussian_nll", tuple(lik.CORRECT_NLL), _wrong(lik.WRONG_NLL, FAILS["nll"])),
     Exercise("04_vae", "vae-loss", "vae_loss", tuple(vae.CORRECT_LOSSES), _wrong(vae.WRONG_LOSSES, FAILS["vae_loss"])),
     Exercise("04_vae", "iw-bound", "iw_bound", tuple(bounds.CORRECT), _wrong(bounds.WRONG, FAILS["iw"])),
+    Exercise("05_beta_vae", "effective-beta", "effective_beta", tuple(red.CORRECT), _wrong(red.WRONG, FAILS["eb"])),
     Exercise("05_beta_vae", "beta-vae-loss", "beta_vae_loss", tuple(beta.CORRECT_LOSSES),
              _wrong(beta.WRONG_LOSSES, FAILS["beta"])),
     Exercise("05_beta_vae", "active-units", "active_units", tuple(beta.CORRECT_UNITS),

@@ -49,6 +49,81 @@ def test_evaluations_use_the_first_1000_test_digits(text):
     assert "x_test: (1000, 784)" in text["data"], "the text: every evaluation uses the first 1,000 test digits"
 
 
+# --- section 1: how reductions set beta (runs a, b, c), and section 5: posterior collapse -----------------
+
+RUNS = {"a": ("sum", "sum"), "b": ("mean", "sum"), "c": ("sum", "mean")}
+
+
+def _reduction_runs(text) -> dict[str, tuple[float, float, int]]:
+    """{run: (rate, distortion, active units)} from the reductions-results cell."""
+    found = {m.group(1): (float(m.group(4)), float(m.group(5)), int(m.group(6))) for m in re.finditer(
+        rf"run ([abc]) \(reconstruction (\w+), KL (\w+)\): rate R {NUM} nats, distortion D {NUM} nats, "
+        rf"(\d+) active units of 12", text["reductions-results"])}
+    assert sorted(found) == ["a", "b", "c"], text["reductions-results"]
+    return found
+
+
+def test_one_reduction_apart_three_different_models(text):
+    runs = _reduction_runs(text)
+    (rate_a, d_a, units_a), (rate_b, d_b, units_b), (rate_c, d_c, units_c) = runs["a"], runs["b"], runs["c"]
+    assert 14.5 < rate_a < 17.5 and units_a == 12, "the text: run a spends 15 to 17 nats, all 12 active"
+    assert rate_b < 0.005 and units_b == 0, "the text: run b's rate is 0.00, no active dimension"
+    assert d_b > d_a + 50, "run b draws one average digit for every image"
+    assert rate_c > 2 * rate_a and units_c == 12, "the text: run c spends more than twice run a's rate"
+    assert d_c < d_a < d_b, "the text: run c reconstructs best of the three"
+    assert 110 < d_a < 120, "section 5: run a's reconstructions cost about 115 nats"
+    assert "the run with the fewest active units: no prediction made (it is still None); measured b." in \
+        text["predict-fewest-units-show"]
+
+
+def test_the_implied_betas_order_the_runs(text):
+    out = text["implied-beta"]
+    betas = {m.group(1): float(m.group(2)) for m in re.finditer(r"run ([abc]): effective beta ([\d.]+), ", out)}
+    assert betas == pytest.approx({"a": 1.0, "b": 784.0, "c": 1 / 12}, rel=1e-3), out
+    rates = {run: rate for run, (rate, _, _) in _reduction_runs(text).items()}
+    assert sorted(betas, key=betas.get) == sorted(rates, key=rates.get, reverse=True), \
+        "the text: the larger the weight on the KL, the less the code says"
+    weight = re.search(r"kld_weight 0.00025 .*: effective beta ([\d.]+)", out)
+    assert weight and abs(float(weight.group(1)) - 3.07) < 0.01, "the text: a beta of about 3"
+
+
+def _collapse_runs(text) -> dict[str, dict[str, float]]:
+    pattern = (rf"(no remedy|warm-up|free bits): rate R {NUM} nats, distortion D {NUM} nats, (\d+) active units of "
+               rf"12; training rate highest {NUM} nats \(steps up to (\d+)\), {NUM} at step 300, last {NUM}")
+    runs = {m.group(1): dict(rate=float(m.group(2)), distortion=float(m.group(3)), active=int(m.group(4)),
+                             peak=float(m.group(5)), peak_step=int(m.group(6)), at_warmup=float(m.group(7)),
+                             last=float(m.group(8)))
+            for m in re.finditer(pattern, text["collapse-results"])}
+    assert sorted(runs) == ["free bits", "no remedy", "warm-up"], text["collapse-results"]
+    return runs
+
+
+def test_beta_32_collapses_the_posterior_at_once(text):
+    plain = _collapse_runs(text)["no remedy"]
+    assert plain["rate"] < 0.03 and plain["last"] < 0.03, "the text: ends at a hundredth of a nat"
+    assert plain["peak"] < 0.15, "the text: below a tenth of a nat even in the first 30 steps"
+    assert plain["active"] == 0
+    assert 195 < plain["distortion"] < 210, "the text: about 200 nats, one image for all"
+
+
+def test_the_warm_up_only_delays_the_collapse(text):
+    runs = _collapse_runs(text)
+    warm = runs["warm-up"]
+    assert warm["peak"] > 10 and warm["peak_step"] == 30, "the text: over 10 nats in the first 30 steps"
+    assert warm["at_warmup"] < 0.5, "the text: a fraction of a nat at step 300"
+    assert warm["rate"] < 0.03 and warm["active"] == 0, "the text: as collapsed as the first one"
+    assert abs(warm["distortion"] - runs["no remedy"]["distortion"]) < 3
+
+
+def test_free_bits_keep_the_code_but_only_what_is_free(text):
+    runs = _collapse_runs(text)
+    free, plain = runs["free bits"], runs["no remedy"]
+    assert 4 < free["rate"] < 6 and free["last"] < 6, "the text: between 4 and 6 nats, just under the allowance"
+    assert free["active"] == 12
+    assert 29 < plain["distortion"] - free["distortion"] < 37.5, "the text: 30 to 36 nats lower"
+    assert free["distortion"] > _reduction_runs(text)["a"][1] + 40, "still far worse than run a"
+
+
 def test_rate_falls_and_distortion_rises_with_beta(text):
     terms = _rate_distortion(text)
     rates = [terms[b][0] for b in BETAS]

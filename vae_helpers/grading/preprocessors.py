@@ -39,7 +39,9 @@ SHORTER: dict[str, dict[str, dict[str, object]]] = {
         "iwae": {"steps": 25},
     },
     "05_beta_vae": {
+        "reductions-train": {"REDUCTION_STEPS": 50},
         "sweep": {"STEPS": 50},
+        "collapse-train": {"COLLAPSE_STEPS": 50, "WARMUP": 25},
         "shapes-train": {"SEEDS": [0, 1], "SHAPE_STEPS": 25},
     },
 }
