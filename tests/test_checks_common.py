@@ -126,8 +126,8 @@ def test_a_failure_shows_the_students_error_but_not_the_checks_code(name):
 
     # The student's own error: the message says which call raised what, on which of their lines, and no
     # traceback of PyTorch or of the check is chained to it (IPython shows the message alone).
-    with pytest.raises(CheckFailed, match=r"raised ValueError: a bug in the student's code \(at line \d+ of "
-                                          r"students_bug: `raise ValueError\(") as info:
+    with pytest.raises(CheckFailed, match=r"raised ValueError: a bug in the student's code \(line \d+, in "
+                                          r"students_bug\)") as info:
         getattr(checks, name)(crashing(exercise_of(name).correct[0]))
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert info.value._render_traceback_() == [f"CheckFailed: {info.value}"]
@@ -143,8 +143,8 @@ def test_an_error_inside_torch_is_reported_at_the_students_line():
     message = str(info.value)
     assert message.startswith("reparameterize(mu, logvar) for mu of shape (5, 3) and dtype torch.float32 raised "
                               "RuntimeError: The size of tensor")
-    assert re.search(r"\(at line \d+ of reparameterize: `return mu \+ eps \* torch.exp\(0.5 \* logvar\)  # shapes "
-                     r"that do not broadcast: torch raises`\)$", message)
+    line = test_an_error_inside_torch_is_reported_at_the_students_line.__code__.co_firstlineno + 3
+    assert message.endswith(f"(line {line}, in reparameterize)"), message
     assert info.value.__cause__ is None and info.value.__suppress_context__
 
 

@@ -68,6 +68,27 @@ def test_variance_ratio_follows_the_exact_curve(text):
     assert measured == sorted(measured) and measured[0] > 3 and measured[-1] > 100
 
 
+def test_a_baseline_narrows_the_gap_without_closing_it(text):
+    rows = re.findall(r"mu = ([\d.]+): variance ratio measured\s+([\d.]+), exact\s+[\d.]+;\s+with the baseline "
+                      r"measured\s+([\d.]+), exact\s+([\d.]+)", text["ratio-vs-mu"])
+    assert len(rows) == 6
+    for mu, plain, baseline, exact in rows:
+        assert float(exact) == pytest.approx(2 * float(mu) ** 2 + 2.5)
+        assert float(baseline) == pytest.approx(float(exact), rel=0.15)
+        assert 1 < float(baseline) < float(plain)  # narrower, never below the pathwise estimator here
+    (mu0, plain0, base0, _), (mu4, plain4, base4, _) = rows[0], rows[-1]
+    assert float(mu0) == 0 and float(mu4) == 4
+    assert 2.0 < float(base0) < 3.2 and 3.2 < float(plain0) < 4.5  # "gains little (3.75 to 2.5)"
+    assert 28 < float(base4) < 42 and float(plain4) > 100  # "from about 124 to about 35"
+
+
+def test_the_prediction_is_printed_beside_the_measured_ratio(text):
+    (first,) = _floats(r"mu = 0.0: variance ratio measured\s+([\d.]+)", text["ratio-vs-mu"])
+    (shown,) = _floats(r"variance ratio at mu = 0: no prediction made \(it is still None\); measured ([\d.]+)\.",
+                       text["ratio-prediction"])
+    assert shown == pytest.approx(first, abs=0.06)
+
+
 def test_noisier_gradients_keep_sgd_farther_from_the_optimum(text):
     out = text["sgd"]
     (exact,) = _floats(r"exact gradient: .*steps 500-2000: ([\d.]+)", out)

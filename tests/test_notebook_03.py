@@ -74,6 +74,13 @@ def test_the_error_shrinks_like_one_over_root_n(text):
     assert -0.55 < slope < -0.45
 
 
+def test_the_prediction_is_printed_beside_the_measured_error_at_100_draws(text):
+    (law,) = numbers(r"n = +100: RMS error [\d.]+ +s_f / sqrt\(n\) = ([\d.]+)", text["convergence"])
+    (sd,) = numbers(r"standard deviation of the estimate at n = 100: no prediction made \(it is still None\); "
+                    r"measured ([\d.]+) nats\.", text["mc-error-prediction"])
+    assert 0.75 < sd / law < 1.3  # s_f / sqrt(100), about 0.19 nats, measured over 200 repeats
+
+
 @pytest.mark.parametrize("filled, unfinished_test", [("kl-divergence", "test-mc-basics"),
                                                      ("kl-monte-carlo", "test-kl-value")])
 def test_each_exercise_earns_its_points_without_the_other(graded, one_exercise_solved, filled, unfinished_test):

@@ -138,7 +138,7 @@ def call(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run student code ``fn``; turn any exception into a failure that names ``what``.
 
     The failure's message says which call raised which exception, with its message and the
-    student's own line where it happened; the exception's traceback (mostly PyTorch's
+    student's own line (number and function) where it happened; the exception's traceback (mostly PyTorch's
     internals) is not chained to it, so the message is what the student reads first.
     """
     try:
@@ -158,15 +158,12 @@ _NOT_STUDENTS = tuple(str(Path(path).resolve()) for path in (
 
 
 def _students_line(err: BaseException) -> str:
-    """' (at line N of name: `code`)' for the innermost frame of ``err``'s traceback that is the student's
-    code (outside :data:`_NOT_STUDENTS`), or '' when there is none."""
+    """' (line N, in name)' for the innermost frame of ``err``'s traceback that is the student's code (outside
+    :data:`_NOT_STUDENTS`; in a notebook N counts the lines of the cell), or '' when there is none. The line's
+    code itself is left out: the student has it in front of them, and feedback shows no code."""
     own = [frame for frame in traceback.extract_tb(err.__traceback__)
            if not str(Path(frame.filename).resolve()).startswith(_NOT_STUDENTS)]
-    if not own:
-        return ""
-    frame = own[-1]
-    code = f": `{frame.line.strip()}`" if frame.line and frame.line.strip() else ""
-    return f" (at line {frame.lineno} of {frame.name}{code})"
+    return f" (line {own[-1].lineno}, in {own[-1].name})" if own else ""
 
 
 def expect_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None,

@@ -119,7 +119,7 @@ def _diagnose_loss(beta_vae_loss: Callable, batch: int, latent: int, seed: int) 
     kl_hints = [
         (kl / batch, "averaged over the batch instead of summed"),
         (kl / latent, "averaged over the latent dimensions instead of summed"),
-        (2 * kl, "twice the closed form: is the factor 1/2 missing, or the KL added twice?"),
+        (2 * kl, "twice the closed form (the factor 1/2 dropped, or the KL added twice)"),
         (kl / 2, "half the closed form: check the factor 1/2"),
     ]
     for value, hint in kl_hints:
