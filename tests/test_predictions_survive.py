@@ -105,9 +105,9 @@ def test_a_students_predictions_survive_autograding(graded, name):
         if cell.metadata.get("nbgrader", {}).get("solution"):
             cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[cell.id].source)
         elif cell in prediction_cells([cell]):
-            value, shown = planted(cell)
-            cell.source = cell.source.replace(f"{variable(cell)} = None", f"{variable(cell)} = {value}")
-            written[cell.id] = (variable(cell), value, shown)
+            (value, shown), bound = planted(cell), variable(cell)
+            cell.source = cell.source.replace(f"{bound} = None", f"{bound} = {value}")
+            written[cell.id] = (bound, value, shown)
     assert written
     path = course_dir / f"{name}-predictions.ipynb"
     nbformat.write(nb, path)
