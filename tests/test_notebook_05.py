@@ -177,6 +177,58 @@ def test_full_mnist_fits_test_digits_better_at_the_same_cost(executed):
         assert full[b][1] < subset[b][1], "mostly in the distortion"
 
 
+def _gaps(text) -> dict[float, float]:
+    """{beta: test minus training D + R, each above its own floor} as the train-test cell prints it."""
+    rows = _by_beta(rf"D \+ R above the floor {NUM} nats on training digits, {NUM} on test digits: test minus train "
+                    rf"([+-]\d+\.\d+) \(rate ([+-]\d+\.\d+)\)", text["train-test"])
+    for seen, test, gap, _ in rows.values():
+        assert abs(test - seen - gap) < 0.15
+    return {b: v[2] for b, v in rows.items()}
+
+
+def test_train_against_test_shows_the_subset_overfitting_at_small_beta(executed):
+    subset, full = (_gaps(executed(NAME, source)) for source in ("subset", "full"))
+    # the text: on the subset about 5 nats at beta <= 1, shrinking with beta to under 2 at beta = 8
+    assert all(3.5 < subset[b] < 7 for b in (0.5, 1.0)), subset
+    assert subset[8.0] < 2.5 and subset[8.0] < subset[1.0] - 2, subset
+    # on full MNIST about 2 nats at beta <= 1, not shrinking with beta (beta = 8 the largest)
+    assert all(0.5 < full[b] < 3.5 for b in (0.5, 1.0)), full
+    assert full[8.0] >= max(full[0.5], full[1.0]) and full[8.0] == max(full.values()), full
+    # the subset's excess at beta <= 1: roughly 3 nats
+    assert all(1.5 < subset[b] - full[b] < 5 for b in (0.5, 1.0)), (subset, full)
+
+
+def _quality(text) -> tuple[dict[str, float], dict[float, dict[str, float]]]:
+    """(the yardstick row, {beta: row}) of the sample-quality table: kid, kid_std, precision, recall."""
+    out = text["sample-quality"]
+    row = rf"\s+{NUM} ± {NUM}\s+{NUM}\s+{NUM}"
+    keys = ("kid", "kid_std", "precision", "recall")
+    yardstick = re.search(r"real test digits \(the yardstick\)" + row, out)
+    assert yardstick, out
+    rows = {float(m.group(1)): dict(zip(keys, (float(g) for g in m.groups()[1:])))
+            for m in re.finditer(r"prior samples, beta (\d+(?:\.\d+)?)" + row, out)}
+    assert sorted(rows) == BETAS, out
+    return dict(zip(keys, (float(g) for g in yardstick.groups()))), rows
+
+
+def test_prior_samples_get_more_realistic_and_less_varied_with_beta_but_no_better_in_kid(text):
+    yardstick, rows = _quality(text)
+    assert yardstick["kid"] < 0.03 and yardstick["precision"] > 0.8, "the text: the yardstick's KID 0.01 or less, P > 0.8"
+    precision = {b: r["precision"] for b, r in rows.items()}
+    recall = {b: r["recall"] for b, r in rows.items()}
+    kid = {b: r["kid"] for b, r in rows.items()}
+    # realism rises, from 0.2-0.3 to about 0.45, and stays at most about half
+    assert precision[0.5] < 0.32 and min(precision[4.0], precision[8.0]) > 0.37, precision
+    assert precision[4.0] > precision[0.5] + 0.15 and max(precision.values()) < 0.58, precision
+    # variety falls: over 0.9 at beta <= 1 (0.85 allows for the draw), 0.3 or less at beta = 8
+    assert min(recall[0.5], recall[1.0]) > 0.85 and recall[8.0] < 0.3, recall
+    assert recall[8.0] < recall[4.0] < recall[1.0], recall
+    # KID: about 0.12 to 0.21 from beta = 0.5 to 4, worst at beta = 8 (about 0.25), spread about 0.02
+    assert all(0.09 < kid[b] < 0.24 for b in (0.5, 1.0, 2.0, 4.0)), kid
+    assert kid[8.0] > max(kid[b] for b in (0.5, 1.0, 2.0, 4.0)) + 0.01 and 0.2 < kid[8.0] < 0.32, kid
+    assert all(0.005 < r["kid_std"] < 0.035 for r in rows.values())
+
+
 def test_kl_concentrates_in_fewer_dimensions_as_beta_grows(text):
     rows = _kl_rows(text)
     off = {b: sum(v < 0.01 for v in rows[b]) for b in BETAS}
