@@ -183,9 +183,9 @@ def test_the_importance_weighted_bound_on_binarized_digits(text):
     assert abs(iw[1] - elbo) < 1.0, "K = 1 is the ELBO in expectation"
     assert iw[1] < iw[5] < iw[25] < iw[100], "the bound climbs with K"
     rise, stderr = numbers(rf"from K = 25 to K = 100 the bound still rose by {NUM} ± {NUM} nats", out)
-    assert 0.2 < rise < 0.7 and rise > 5 * stderr, "still rising: about 0.4 nats, many standard errors"
+    assert 0.3 < rise < 0.6 and rise > 6 * stderr, "still rising: about 0.4 nats, some seven standard errors"
     gap = numbers(rf"the ELBO's gap, log p\(x\) - ELBO, is at least {NUM} nats", out)[0]
-    assert abs(gap - (iw[100] - elbo)) < 0.15 and 2.0 < gap < 4.5, "at least about 3 nats"
+    assert abs(gap - (iw[100] - elbo)) < 0.15 and 2.9 < gap < 3.8, "about 3.3 nats (3.2 full, 3.4 subset)"
 
 
 def test_all_checks_passed_in_the_solution(text):
