@@ -356,6 +356,20 @@ def mc_shared_draws(mu, logvar, n_samples):
     return (-0.5 * eps ** 2 - 0.5 * logvar + 0.5 * z ** 2).sum(-1).mean(0)
 
 
+def mc_noise_shared_by_the_dimensions(mu, logvar, n_samples):
+    """One standard-normal number per draw and example, shared by all the latent dimensions."""
+    eps = torch.randn(n_samples, mu.shape[0], 1)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    return (-0.5 * eps ** 2 - 0.5 * logvar + 0.5 * z ** 2).sum(-1).mean(0)
+
+
+def mc_one_draw_repeated(mu, logvar, n_samples):
+    """Draws one code and averages n_samples copies of it."""
+    z = Normal(mu, torch.exp(0.5 * logvar)).sample().expand(n_samples, *mu.shape)
+    log_ratio = Normal(mu, torch.exp(0.5 * logvar)).log_prob(z) - Normal(0.0, 1.0).log_prob(z)
+    return log_ratio.sum(-1).mean(0)
+
+
 def mc_per_draw(mu, logvar, n_samples):
     q = Normal(mu, torch.exp(0.5 * logvar))
     p = Normal(torch.zeros_like(mu), torch.ones_like(mu))
@@ -404,8 +418,13 @@ WRONG_MONTE_CARLO = {
     mc_one_sided_constant: "normalising constants of log q and log p do not cancel",
     mc_q_without_its_width: "missing the part of its normalisation",
     mc_logvar_as_log_std: r"standard deviation \(not variance\)",
-    mc_ignores_n_samples: "an honest average of 2000 draws",
-    mc_fixed_number_of_draws: "n_samples is not the number of draws",
+    mc_ignores_n_samples: "an honest average of 2000 draws.*varies as much as a single draw",
+    mc_fixed_number_of_draws: "either n_samples is not the number of draws that get averaged, or the draws are "
+                              "not independent",
+    mc_noise_shared_by_the_dimensions: "8 latent dimensions that all have.*the draws are not independent.*"
+                                       "share one standard-normal number",
+    mc_one_draw_repeated: "an honest average of 2000 draws.*varies as much as a single draw",
+
     mc_closed_form: "exactly the same estimates",
     mc_fixed_seed: "exactly the same estimates",
     mc_shared_draws: "share their random draws",

@@ -210,7 +210,7 @@ WRONG_REPARAMETERIZE = {
     noise_drawn_once: "Two calls with the same mu and logvar returned the same z",
     detached_sample: "not connected to mu and logvar",
     distribution_sample: "not connected to mu and logvar",
-    torch_normal: "No gradient reaches mu from z \\(it is zero\\)",
+    torch_normal: "No gradient reaches mu from z \\(it is zero\\).*Section 1 showed a sampler",
     std_detached: "No gradient reaches logvar from z \\(it is missing\\)",
     mu_detached: "No gradient reaches mu from z \\(it is missing\\)",
     hard_coded_latent_dim: "raised RuntimeError",
@@ -390,6 +390,14 @@ def score_divided_by_n(f, mu, logvar, n_samples):
     return f(z) * (z - mu) / sigma ** 2 / n_samples
 
 
+def score_minus_its_average(f, mu, logvar, n_samples):
+    """Subtracts the average of f over the samples: a baseline, not the plain estimator."""
+    sigma = torch.exp(0.5 * logvar)
+    z = mu + sigma * torch.randn(n_samples)
+    values = f(z)
+    return (values - values.mean()) * (z - mu) / sigma ** 2
+
+
 def score_not_implemented(f, mu, logvar, n_samples):
     raise NotImplementedError("Exercise: replace this line with your code.")
 
@@ -397,7 +405,10 @@ def score_not_implemented(f, mu, logvar, n_samples):
 WRONG_SCORE = {
     score_without_f: "biased.*indistinguishable from 0. With f\\(z\\) = 0 for every z the estimates are not all 0",
     score_not_divided: "biased.*mu = 1, sigma = 0.5.*close to sigma² = 0.25",
-    score_divided_by_sigma: "biased.*mu = 1, sigma = 0.5.*close to sigma = 0.5",
+    score_divided_by_sigma: "biased.*mu = 1, sigma = 0.5.*close to sigma = 0.5: the estimates carry an extra "
+                            "factor of sigma",
+    score_minus_its_average: "variance is 4\\d.\\d\\d, but one score-function estimate has variance 87.*matches the "
+                             "estimator with a baseline",
     score_sign_flipped: "wrong sign",
     score_std_is_variance: "sigma = 0.5 their variance.*standard deviation sigma²",
     score_of_logvar: "biased.*mu = 2, sigma = 1",

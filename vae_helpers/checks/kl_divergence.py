@@ -343,9 +343,16 @@ def _estimate(kl_monte_carlo: Callable, mu: torch.Tensor, logvar: torch.Tensor, 
     return out.detach().double()
 
 
+_SINGLE_DRAW = "it varies as much as a single draw: are the n_samples draws all the same (or is only one drawn)?"
+
+
 def _expect_unbiased(estimates: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, n: int,
-                     context: str) -> None:
-    """Fail unless each example's estimate (an average of n draws) is within the confidence bound of the KL."""
+                     context: str, again: Callable[[], torch.Tensor] | None = None) -> None:
+    """Fail unless each example's estimate (an average of n draws) is within the confidence bound of the KL.
+
+    ``again`` repeats the call; when given, a failure says whether the estimates vary from call to call
+    like a single draw rather than like an average of n draws.
+    """
     kl, stderr = _kl(mu, logvar), _log_ratio_sd(mu, logvar) / math.sqrt(n)
     z = (estimates - kl).abs() / stderr
     if not bool((z > _Z).any()):
@@ -354,9 +361,18 @@ def _expect_unbiased(estimates: torch.Tensor, mu: torch.Tensor, logvar: torch.Te
     if symptom:
         fail(f"{context}, the estimates {symptom}.")
     i = int(z.argmax())
-    fail(f"{context}, the estimate for example {i} (mu = {_fmt(mu[i])}, logvar = {_fmt(logvar[i])}) is "
-         f"{float(estimates[i]):.4f}, but the KL is {float(kl[i]):.4f}: an honest average of {n} draws "
-         f"lands within +-{_Z * float(stderr[i]):.4f} ({_Z:.0f} standard errors) of it.")
+    message = (f"{context}, the estimate for example {i} (mu = {_fmt(mu[i])}, logvar = {_fmt(logvar[i])}) is "
+               f"{float(estimates[i]):.4f}, but the KL is {float(kl[i]):.4f}: an honest average of {n} draws "
+               f"lands within +-{_Z * float(stderr[i]):.4f} ({_Z:.0f} standard errors) of it.")
+    if again is not None:
+        calls = 30
+        spread = torch.stack([again() for _ in range(calls)]).std(0)
+        single = spread / _log_ratio_sd(mu, logvar)
+        if bool(((single > 0.6) & (single < 1.6)).all()):
+            message += (f" Over {calls} calls the estimate for example {i} varies with standard deviation "
+                        f"{float(spread[i]):.4f}, where an average of {n} draws varies by {float(stderr[i]):.4f}: "
+                        f"{_SINGLE_DRAW}")
+    fail(message)
 
 
 def _expect_fresh_per_example(kl_monte_carlo: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> None:
@@ -365,6 +381,10 @@ def _expect_fresh_per_example(kl_monte_carlo: Callable, mu: torch.Tensor, logvar
     if twins[0] == twins[1]:
         fail("Two examples with the same mu and logvar got exactly the same estimate: the examples of a "
              "batch share their random draws.")
+
+
+_NOT_INDEPENDENT = ("either n_samples is not the number of draws that get averaged, or the draws are not "
+                    "independent (every draw, example and latent dimension needs its own standard-normal number)")
 
 
 def _expect_averages_of_n_draws(kl_monte_carlo: Callable, mu: torch.Tensor, logvar: torch.Tensor,
@@ -381,16 +401,44 @@ def _expect_averages_of_n_draws(kl_monte_carlo: Callable, mu: torch.Tensor, logv
         ratio = spread / expected
         if bool((ratio < 0.5).any()) or bool((ratio > 2.0).any()):
             i = int(ratio.log().abs().argmax())
+            single = 0.7 < float(spread[i] / theory[i]) < 1.4
+            cause = _SINGLE_DRAW if single else _NOT_INDEPENDENT + "."
             fail(f"With n_samples={n}, the estimates for example {i} vary from call to call with standard "
                  f"deviation {float(spread[i]):.4f}, but an average of {n} independent draws from q "
                  f"varies with standard deviation {float(expected[i]):.4f} (one draw's {float(theory[i]):.4f} "
-                 f"over sqrt({n})): n_samples is not the number of draws that get averaged.")
+                 f"over sqrt({n})): {cause}")
+
+
+SAME_DIMS = 8  # latent dimensions of the independence check, all with the same mu and logvar
+
+
+def _expect_independent_dimensions(kl_monte_carlo: Callable, calls: int = 200, n: int = 10) -> None:
+    """Fail unless, for 8 identical latent dimensions, the spread over calls is that of independent draws.
+
+    If the dimensions shared one standard-normal number, the 8 log-ratios would add up in step and the
+    spread would be sqrt(8) times too large.
+    """
+    mu = torch.tensor([[0.5] * SAME_DIMS, [-1.0] * SAME_DIMS])
+    logvar = torch.tensor([[-1.0] * SAME_DIMS, [0.5] * SAME_DIMS])
+    runs = torch.stack([_estimate(kl_monte_carlo, mu, logvar, n) for _ in range(calls)])
+    spread, expected = runs.std(0), _log_ratio_sd(mu, logvar) / math.sqrt(n)
+    ratio = spread / expected
+    if bool((ratio < 0.5).any()) or bool((ratio > 2.0).any()):
+        i = int(ratio.log().abs().argmax())
+        shared = (f" That is about sqrt({SAME_DIMS}) = {math.sqrt(SAME_DIMS):.2f} times too large, what "
+                  f"draws give when the {SAME_DIMS} latent dimensions share one standard-normal number."
+                  if 2.3 < float(ratio[i]) < 3.5 else "")
+        fail(f"For {SAME_DIMS} latent dimensions that all have mu = {float(mu[i, 0]):g} and logvar = "
+             f"{float(logvar[i, 0]):g}, with n_samples={n}, the estimates vary from call to call with standard "
+             f"deviation {float(spread[i]):.4f}, but an average of {n} independent draws from q varies with "
+             f"standard deviation {float(expected[i]):.4f}: {_NOT_INDEPENDENT}.{shared}")
 
 
 @check
 def check_kl_monte_carlo_basics(kl_monte_carlo: Callable) -> str:
     """One estimate per example, random from call to call and from example to example, close to the closed
-    form for many draws, unbiased for 2 draws, with a spread that shrinks like 1/sqrt(n_samples)."""
+    form for many draws, unbiased for 2 draws, with a spread that shrinks like 1/sqrt(n_samples) and
+    independent draws for each latent dimension."""
     mu, logvar = _inputs(5, 3, seed=31, mu_scale=1.0, logvar_range=(-2.0, 1.0))
     n = 2000  # (5, 3) x 2000 draws stays under the size at which torch starts extra threads
     first = _estimate(kl_monte_carlo, mu, logvar, n)
@@ -399,16 +447,17 @@ def check_kl_monte_carlo_basics(kl_monte_carlo: Callable) -> str:
         fail("Two calls of kl_monte_carlo with the same mu and logvar gave exactly the same estimates; "
              "an average over random draws varies from one call to the next.")
     _expect_unbiased(first, mu, logvar, n, f"With n_samples={n} on a batch of 5 examples with 3 latent "
-                                           f"dimensions")
+                                           f"dimensions", again=lambda: _estimate(kl_monte_carlo, mu, logvar, n))
     _expect_fresh_per_example(kl_monte_carlo, mu[:1], logvar[:1])
     _expect_averages_of_n_draws(kl_monte_carlo, mu[:3, :2], logvar[:3, :2])
+    _expect_independent_dimensions(kl_monte_carlo)
     return "kl_monte_carlo gives one estimate per example, close to the KL"
 
 
 @check
 def check_kl_monte_carlo_statistics(kl_monte_carlo: Callable) -> str:
-    """Fresh draws for every example, unbiased even for few draws, spread shrinking like 1/sqrt(n),
-    and draws from q (tested where q is far from the prior)."""
+    """Fresh draws for every example and latent dimension, unbiased even for few draws, spread shrinking
+    like 1/sqrt(n), and draws from q (tested where q is far from the prior)."""
     for batch, dim in ((1, 4), (6, 2)):
         mu, logvar = _inputs(batch, dim, seed=40 + batch)
         _estimate(kl_monte_carlo, mu, logvar, 1)
@@ -416,6 +465,7 @@ def check_kl_monte_carlo_statistics(kl_monte_carlo: Callable) -> str:
     _expect_fresh_per_example(kl_monte_carlo, torch.tensor([[0.5, -1.0, 0.2]]), torch.tensor([[0.3, -0.7, 0.0]]))
     _expect_averages_of_n_draws(kl_monte_carlo, torch.tensor([[0.5, -1.0], [1.5, 0.3], [-0.2, 2.0]]),
                                 torch.tensor([[-1.5, 0.8], [-0.5, -2.0], [1.0, 0.5]]))
+    _expect_independent_dimensions(kl_monte_carlo)
 
     mu, logvar = torch.tensor([[3.0, -2.0, 0.0]]), torch.tensor([[-3.0, -2.0, -4.0]])
     _expect_unbiased(_estimate(kl_monte_carlo, mu, logvar, 1000), mu, logvar, 1000,

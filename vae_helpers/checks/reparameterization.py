@@ -110,6 +110,9 @@ def _expect_scale(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> No
         fail(message)
 
 
+_ZERO_GRADIENT_HINT = " Section 1 showed a sampler that returns a graph but passes zero gradient."
+
+
 def _expect_gradients(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> None:
     """dz/dmu = 1 and dz/dlogvar = (z - mu) / 2, element by element (tested with a random vector)."""
     if not z.requires_grad:
@@ -122,7 +125,8 @@ def _expect_gradients(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -
     for name, grad in (("mu", grad_mu), ("logvar", grad_logvar)):
         if grad is None or not bool(grad.abs().sum() > 0):
             fail(f"No gradient reaches {name} from z: the gradient of z with respect to {name} is "
-                 f"{'missing' if grad is None else 'zero everywhere'}, so training could not change {name}.")
+                 f"{'missing' if grad is None else 'zero everywhere'}, so training could not change {name}."
+                 + ("" if grad is None else _ZERO_GRADIENT_HINT))
     if not close(grad_mu, weights, rtol, atol):
         ratio = float((grad_mu.double() * weights.double()).sum() / weights.double().pow(2).sum())
         fail(f"dz/dmu is wrong: z should move one-for-one with mu (dz/dmu = 1 for every element), but the "
@@ -157,7 +161,7 @@ def check_reparameterize_basics(reparameterize: Callable) -> str:
     for name, grad in zip(("mu", "logvar"), grads):
         if grad is None or not bool(grad.abs().sum() > 0):
             fail(f"No gradient reaches {name} from z (it is {'missing' if grad is None else 'zero'}), "
-                 f"so training could not change {name}.")
+                 f"so training could not change {name}." + ("" if grad is None else _ZERO_GRADIENT_HINT))
     return "reparameterize draws fresh Gaussian noise with the right shape, centre and spread, and lets gradients through"
 
 
@@ -336,7 +340,9 @@ def _expect_mean(values: torch.Tensor, exact: float, sd: float, setting: str, si
     if sigma != 1.0:
         for power, name in ((2, "sigma²"), (1, "sigma"), (-1, "1 / sigma"), (-2, "1 / sigma²")):
             if abs(ratio / sigma ** power - 1) < 0.1:
-                fail(message + f", close to {name} = {sigma ** power:g}.")
+                fail(message + f", close to {name} = {sigma ** power:g}: the estimates carry an extra factor of "
+                               f"{name} (= {sigma ** power:g}). Compare the powers of sigma in your estimate with "
+                               f"those of the score (z - mu) / sigma².")
     fail(message + ".")
 
 
@@ -411,6 +417,9 @@ def _expect_square_variance(values: torch.Tensor, mu: float, sigma: float) -> No
                f"has variance {variance:g} (and the reparameterized one {pathwise:g}).")
     lookalikes = [(pathwise, "that of the reparameterized estimate 2z: this exercise asks for the score-function "
                              "estimator, which never differentiates f")]
+    # f(z) - E[f] = 2 mu sigma eps + sigma² (eps² - 1), times eps / sigma: variance 12 mu² + 10 sigma² - (2 mu)²
+    lookalikes.append((8 * mu ** 2 + 10 * sigma ** 2, "the estimator with a baseline (f minus its average): this "
+                       "exercise asks for the plain estimator, without a baseline."))
     if sigma != 1.0:  # at sigma = 1 the variance and the standard deviation are the same
         lookalikes.append((_square_gradient(mu, sigma ** 2)[1], "what draws with standard deviation sigma² give: "
                            "is exp(logvar), the variance, used as the standard deviation?"))
