@@ -1,4 +1,4 @@
-"""Reference losses. Convention: every loss is summed over the batch, as in the seed.
+"""Reference losses. Convention: every loss is summed over the batch.
 
 Summing (not averaging) over the batch keeps each loss an honest sum of
 per-image terms; :func:`vae_helpers.training.fit` divides by the number of
@@ -54,7 +54,7 @@ def beta_elbo_terms(model: torch.nn.Module, x: torch.Tensor, beta: float = 1.0) 
     """Loss terms of a :class:`~vae_helpers.models.VAE` on a batch x (B, 784).
 
     Returns ``{"loss": recon + beta * kl, "recon": BCE, "kl": KL}``, each summed
-    over the batch. Uses the decoder's logits, so it computes the seed's
+    over the batch. Uses the decoder's logits, so it computes
     ``BCE(sigmoid(logits)) + KL`` in one fused, stable kernel.
     """
     mu, logvar = model.encode(x)

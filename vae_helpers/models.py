@@ -1,6 +1,6 @@
 """Reference models: the course's MLP autoencoder and VAE.
 
-Both use the seed's shape, 784 -> 400 -> latent -> 400 -> 784 with ReLU hidden
+Both use the course's shape, 784 -> 400 -> latent -> 400 -> 784 with ReLU hidden
 layers, and take flattened images (B, 784) or image batches (B, 1, 28, 28).
 The decoders return pixel probabilities in (0, 1); ``decode_logits`` gives the
 pre-sigmoid values for numerically stable, fused losses.
