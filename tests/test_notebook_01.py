@@ -32,10 +32,11 @@ def quality_table(out: str) -> dict[str, dict[str, float]]:
     return rows
 
 
-def test_training_levels_off_a_little_under_20_per_image(text):
+def test_training_levels_off_a_little_under_20_per_image(text, request):
     loss = float(re.search(rf"test squared error per image: {NUM}", text["recon"]).group(1))
     rms = float(re.search(rf"RMS error per pixel: {NUM}", text["recon"]).group(1))
-    assert 14 < loss < 20 and 0.13 < rms < 0.17
+    low, high = {"subset": (16.5, 19.5), "full": (14.5, 17.5)}[request.node.callspec.params["text"]]
+    assert low < loss < high and 0.13 < rms < 0.17  # "about 18 on the offline subset, 16 on the full MNIST"
 
 
 def test_most_random_codes_in_the_box_fall_in_gaps(text):

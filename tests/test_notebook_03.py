@@ -49,8 +49,9 @@ def test_the_two_forces_cost_what_the_text_says(text):
     sure = numbers(r"sigma=[\d.]+: (-?[\d.]+)", out)
     straying = numbers(r"mu=\d+: (-?[\d.]+)", out)
     assert sure[0] == 0.0 and sure == sorted(sure) and sure[-1] > 6  # grows without bound as sigma -> 0
+    assert sure[1] == pytest.approx(1.81, abs=0.005)  # "the first, from 1 to 0.1, costs 1.81"
     assert straying == [0.0, 0.5, 2.0, 8.0]  # mu^2 / 2
-    (step,) = numbers(r"narrower adds ([\d.]+) nats", out)
+    (step,) = numbers(r"from sigma = 0.01 to 0.001, ten times narrower adds ([\d.]+) nats", out)
     assert step == pytest.approx(math.log(10), abs=2e-3)
 
 
