@@ -115,7 +115,7 @@ WRONG_NLL = {
     nll_log_2pi_constant: "constant is log\\(2 pi\\) per pixel",
     nll_log_sigma_as_sigma: "uses log_sigma as sigma itself",
     nll_log_sigma_as_log_variance: "treats log_sigma as the log-variance",
-    nll_sigma_for_variance: "divides the squared error by 2 sigma where the variance",
+    nll_sigma_for_variance: r"divides the squared error by 2 sigma where 2 sigma\^2 \(twice the variance\)",
     nll_missing_half: "the 1/2 in front of the quadratic term is missing",
     nll_missing_log_sigma: "missing the log sigma term",
     nll_averaged_over_pixels: "averaged over the pixels instead of summed",

@@ -226,6 +226,14 @@ class EncoderWithoutReluVAE(SeedVAE):
         return self.fc_mu(h), self.fc_logvar(h)
 
 
+class LeakyReluEncoderVAE(SeedVAE):
+    """Uses a leaky ReLU after fc1 where the table has a ReLU."""
+
+    def encode(self, x):
+        h = F.leaky_relu(self.fc1(x.reshape(-1, 784)), 0.1)
+        return self.fc_mu(h), self.fc_logvar(h)
+
+
 class DecoderWithoutReluVAE(SeedVAE):
     def decode(self, z):
         return torch.sigmoid(self.fc4(self.fc3(z)))
@@ -279,6 +287,7 @@ WRONG_VAES = {
     UnusedLayer: "No gradient reaches fc_extra",
     NotImplementedVAE: "not implemented yet",
     EncoderWithoutReluVAE: "where there is no ReLU after fc1",
+    LeakyReluEncoderVAE: r"the table applies ReLU after fc1 and nothing else",
     DecoderWithoutReluVAE: r"decode\(z\) equals sigmoid\(fc4\(fc3\(z\)\)\): there is no ReLU after fc3",
     ClampedOutputVAE: r"clamps the output of fc4 to \[0, 1\] where the table applies a sigmoid",
     TanhRescaledOutputVAE: r"bounds the output of fc4 with \(tanh\(u\) \+ 1\) / 2",

@@ -101,7 +101,7 @@ def _known_mistakes(x: torch.Tensor, x_hat: torch.Tensor, log_sigma: torch.Tenso
          "it divides the squared error by sigma^2 instead of 2 sigma^2: the 1/2 in front of the "
          "quadratic term is missing"),
         (_nll(x, x_hat, ls.exp(), ls + HALF_LOG_2PI),
-         "it divides the squared error by 2 sigma where the variance, 2 sigma^2, belongs"),
+         "it divides the squared error by 2 sigma where 2 sigma^2 (twice the variance) belongs"),
         (_nll(x, x_hat, ls.exp(), 0.5 * ls + HALF_LOG_2PI),
          "it treats log_sigma as the log-variance log sigma^2 (the variance where sigma was given); "
          "here log_sigma is log sigma, so sigma = exp(log_sigma) and the variance is exp(2 log_sigma)"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 
@@ -46,8 +47,25 @@ def _expect_table_activations(model: nn.Module, x: torch.Tensor, mu: torch.Tenso
             if close(mu, model.fc_mu(h), atol=1e-5) and close(logvar, model.fc_logvar(h), atol=1e-5):
                 fail(f"encode(x) computes mu = fc_mu(h) and logvar = fc_logvar(h) from a hidden layer h where {slip}. "
                      f"The table applies ReLU after fc1.")
+        _expect_relu_hidden_layer(model, x, hidden, latent_dim)
     z = 3 * torch.randn(len(x), latent_dim, generator=torch.Generator().manual_seed(6))
     expect_table_decoder(model.decode, {"fc3": ("fc3", model.fc3), "fc4": ("fc4", model.fc4)}, z)
+
+
+def _expect_relu_hidden_layer(model: nn.Module, x: torch.Tensor, hidden: torch.Tensor, latent_dim: int) -> None:
+    """Fail unless the encoder's hidden layer is relu(fc1(x)): on a copy of ``model`` whose heads both read off the
+    first ``latent_dim`` hidden units, mu must move across the batch as those units of relu(fc1(x)) do (comparing
+    deviations from the batch mean leaves the mistakes made in the heads to the sampling and behaviour checks)."""
+    probe = copy.deepcopy(model)
+    for head in (probe.fc_mu, probe.fc_logvar):
+        head.weight.zero_()
+        head.weight[:, :latent_dim].copy_(torch.eye(latent_dim))
+        head.bias.zero_()
+    mu = _pair(call("encode(x)", probe.encode, x), "encode(x)", (len(x), latent_dim))[0]
+    units = torch.relu(hidden[:, :latent_dim])
+    if not close(mu - mu.mean(dim=0), units - units.mean(dim=0), atol=1e-5):
+        fail("encode(x) does not compute its hidden layer as relu(fc1(x)) from your own fc1: "
+             "the table applies ReLU after fc1 and nothing else.")
 
 
 def _pair(value: object, what: str, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
