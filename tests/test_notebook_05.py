@@ -72,6 +72,7 @@ def test_one_reduction_apart_three_different_models(text):
     assert rate_c > 2 * rate_a and units_c == 12, "the text: run c spends more than twice run a's rate"
     assert d_c < d_a < d_b, "the text: run c reconstructs best of the three"
     assert 110 < d_a < 120, "section 5: run a's reconstructions cost about 115 nats"
+    assert 4.8 < (d_b - d_a) / rate_a < 6.2, "section 5: roughly 5 to 6 nats of distortion saved per nat of code"
     assert "the run with the fewest active units: no prediction made (it is still None); measured b." in \
         text["predict-fewest-units-show"]
 
@@ -100,8 +101,8 @@ def _collapse_runs(text) -> dict[str, dict[str, float]]:
 
 def test_beta_32_collapses_the_posterior_at_once(text):
     plain = _collapse_runs(text)["no remedy"]
-    assert plain["rate"] < 0.03 and plain["last"] < 0.03, "the text: ends at a hundredth of a nat"
-    assert plain["peak"] < 0.15, "the text: below a tenth of a nat even in the first 30 steps"
+    assert plain["rate"] < 0.03 and plain["last"] < 0.03, "the text: ends under 0.03 nats"
+    assert plain["peak"] < 0.15, "the text: stays under 0.15 nats even in the first 30 steps"
     assert plain["active"] == 0
     assert 195 < plain["distortion"] < 210, "the text: about 200 nats, one image for all"
 
@@ -120,7 +121,9 @@ def test_free_bits_keep_the_code_but_only_what_is_free(text):
     free, plain = runs["free bits"], runs["no remedy"]
     assert 4 < free["rate"] < 6 and free["last"] < 6, "the text: between 4 and 6 nats, just under the allowance"
     assert free["active"] == 12
-    assert 29 < plain["distortion"] - free["distortion"] < 37.5, "the text: 30 to 36 nats lower"
+    gain = plain["distortion"] - free["distortion"]
+    assert 29.5 < gain < 36.5, "the text: 30 to 36 nats lower"
+    assert 5 < gain / (free["rate"] - plain["rate"]) < 9, "the text: about 5 to 9 nats per nat of rate"
     assert free["distortion"] > _reduction_runs(text)["a"][1] + 40, "still far worse than run a"
 
 
@@ -300,8 +303,9 @@ def test_mig_is_measured_over_five_seeds_per_beta_and_summarised_faithfully(text
 
 def test_larger_beta_gives_more_disentangled_codes_on_average(text):
     low, high = _migs(text)
-    assert statistics.mean(low) < 0.12, "the text: beta = 1 averages under 0.1"
-    assert statistics.mean(high) > 2 * statistics.mean(low) and statistics.mean(high) > 0.18, \
+    assert statistics.mean(low) < 0.1, "the text: beta = 1 averages under 0.1"
+    assert 2 * statistics.mean(low) < statistics.mean(high) < 3.1 * statistics.mean(low) \
+        and statistics.mean(high) > 0.18, \
         "the text: beta = 8 averages two to three times as much"
     assert sum(h > max(sorted(low)[:-1]) for h in high) >= 4, "most beta = 8 seeds beat all but the best beta = 1 seed"
 
@@ -327,15 +331,15 @@ def test_beta_8_beats_beta_1_clearly_with_substantial_seed_noise(text):
     # the text: beta = 8 wins at least 20 of the 25 pairings, a difference of at least 3 standard errors
     assert wins >= 20 and in_se > 3, "the text: a clear effect of beta"
     # ... with substantial seed noise: two seeds of one beta differ by a third to a half of beta's effect or more
-    assert 0.25 * effect < within < effect, "the text: substantial seed noise, but less than beta's effect"
-    assert max(high) - min(high) > 0.5 * effect, "the text: the beta = 8 seeds span more than half the gap"
+    assert 0.3 * effect < within < 0.55 * effect, "the text: two seeds differ by about a third to a half of the effect"
+    assert 0.5 * effect < max(high) - min(high) < effect, "the text: the beta = 8 seeds spread over most of the gap"
     line = re.search(rf"beta 8 minus beta 1: {NUM} on average; between one seed of each, anywhere from {NUM} "
                      rf"to {NUM}", text["mig"])
     assert line, text["mig"]
     average, worst, best = (float(g) for g in line.groups())
     assert abs(average - effect) < 0.011  # both sides from numbers printed to two decimals
     assert abs(worst - (min(high) - max(low))) < 0.011 and abs(best - (max(high) - min(low))) < 0.011
-    assert worst < 0.25 * effect < effect < 0.7 * best, "one seed per beta could show a small or a large effect"
+    assert worst < 0 and effect < 0.7 * best, "one seed per beta: from a small effect with beta = 1 ahead to a large one"
 
 
 def test_the_mig_prediction_is_decided_by_the_stated_rule(text):
