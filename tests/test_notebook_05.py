@@ -193,7 +193,7 @@ def test_train_against_test_shows_the_subset_overfitting_at_small_beta(executed)
     subset, full = (_gaps(executed(NAME, source)) for source in ("subset", "full"))
     # the text: on the subset about 5 nats at beta <= 1, shrinking with beta to under 2 at beta = 8
     assert all(3.5 < subset[b] < 7 for b in (0.5, 1.0)), subset
-    assert subset[8.0] < 2.5 and subset[8.0] < subset[1.0] - 2, subset
+    assert subset[8.0] < 2 and subset[8.0] < subset[1.0] - 2, subset
     # on full MNIST about 2 nats at beta <= 1, not shrinking with beta (beta = 8 the largest)
     assert all(0.5 < full[b] < 3.5 for b in (0.5, 1.0)), full
     assert full[8.0] >= max(full[0.5], full[1.0]) and full[8.0] == max(full.values()), full
