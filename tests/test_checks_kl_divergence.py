@@ -418,12 +418,12 @@ WRONG_MONTE_CARLO = {
     mc_one_sided_constant: "normalising constants of log q and log p do not cancel",
     mc_q_without_its_width: "missing the part of its normalisation",
     mc_logvar_as_log_std: r"standard deviation \(not variance\)",
-    mc_ignores_n_samples: "an honest average of 2000 draws.*varies as much as a single draw",
+    mc_ignores_n_samples: "an honest average of 2000 draws.*about that of a single draw.*all the same",
     mc_fixed_number_of_draws: "either n_samples is not the number of draws that get averaged, or the draws are "
                               "not independent",
     mc_noise_shared_by_the_dimensions: "8 latent dimensions that all have.*the draws are not independent.*"
                                        "share one standard-normal number",
-    mc_one_draw_repeated: "an honest average of 2000 draws.*varies as much as a single draw",
+    mc_one_draw_repeated: "an honest average of 2000 draws.*about that of a single draw.*all the same",
 
     mc_closed_form: "exactly the same estimates",
     mc_fixed_seed: "exactly the same estimates",

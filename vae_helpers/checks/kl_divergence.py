@@ -343,7 +343,8 @@ def _estimate(kl_monte_carlo: Callable, mu: torch.Tensor, logvar: torch.Tensor, 
     return out.detach().double()
 
 
-_SINGLE_DRAW = "it varies as much as a single draw: are the n_samples draws all the same (or is only one drawn)?"
+_SAME_DRAWS = "are the n_samples draws all the same (or is only one drawn)?"
+_SINGLE_DRAW = "it varies as much as a single draw: " + _SAME_DRAWS
 
 
 def _expect_unbiased(estimates: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, n: int,
@@ -370,8 +371,8 @@ def _expect_unbiased(estimates: torch.Tensor, mu: torch.Tensor, logvar: torch.Te
         single = spread / _log_ratio_sd(mu, logvar)
         if bool(((single > 0.6) & (single < 1.6)).all()):
             message += (f" Over {calls} calls the estimate for example {i} varies with standard deviation "
-                        f"{float(spread[i]):.4f}, where an average of {n} draws varies by {float(stderr[i]):.4f}: "
-                        f"{_SINGLE_DRAW}")
+                        f"{float(spread[i]):.4f}, about that of a single draw ({float(_log_ratio_sd(mu, logvar)[i]):.4f}), "
+                        f"where an average of {n} draws varies by {float(stderr[i]):.4f}: {_SAME_DRAWS}")
     fail(message)
 
 
