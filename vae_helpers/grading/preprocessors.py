@@ -41,6 +41,7 @@ SHORTER: dict[str, dict[str, dict[str, object]]] = {
     "05_beta_vae": {
         "reductions-train": {"REDUCTION_STEPS": 50},
         "sweep": {"STEPS": 50},
+        "sample-quality": {"N": 100},  # evaluation only: 100 prior samples per beta instead of 1,000
         "collapse-train": {"COLLAPSE_STEPS": 50, "WARMUP": 25},
         "shapes-train": {"SEEDS": [0, 1], "SHAPE_STEPS": 25},
     },
