@@ -2,7 +2,7 @@
 
     make lock            (or: python scripts/lock.py)
 
-uv resolves pyproject.toml's dependencies and its dev extra once for all platforms and
+uv resolves pyproject.toml's dependencies and all its extras (lab, grading, dev) once for all platforms and
 Python versions (``--universal``), so a class installs the same releases everywhere.
 The resolution uses the package indexes and constraints pip is configured with on this
 machine (``pip config list``, e.g. a local mirror or a cap on torch), so the lock only
@@ -41,7 +41,7 @@ def pip_settings() -> dict[str, list[str]]:
 
 
 def main() -> None:
-    command = ["uv", "pip", "compile", "pyproject.toml", "--extra", "dev", "--universal",
+    command = ["uv", "pip", "compile", "pyproject.toml", "--all-extras", "--universal",
                "--python-version", "3.10", "--index-strategy", "unsafe-best-match", "--quiet", "-o", LOCK]
     for name, values in pip_settings().items():
         for value in values:

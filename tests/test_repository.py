@@ -17,6 +17,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch", "psycopg2-binary": "psycopg2"}  # conda-forge's names where they differ from PyPI's
+PIP_ONLY = {"jupyter-repo2docker"}  # a test tool, left to environment.yml's pip line (from PyPI)
 
 
 def _requirement(spec: str) -> tuple[str, str]:
@@ -25,18 +26,41 @@ def _requirement(spec: str) -> tuple[str, str]:
     return match.group(1).lower(), match.group(2).replace(" ", "")
 
 
+def _everything(project: dict) -> list[str]:
+    """pyproject.toml's dependencies and those of every extra, less the extras' references to the project itself."""
+    specs = project["dependencies"] + [s for extra in project["optional-dependencies"].values() for s in extra]
+    return [s for s in specs if canonicalize_name(Requirement(s).name) != canonicalize_name(project["name"])]
+
+
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = [_requirement(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]]
+    wanted = [_requirement(s) for s in _everything(project)]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(_requirement(s) for s in env["dependencies"] if isinstance(s, str))
     for name, bound in wanted:
+        if name in PIP_ONLY:
+            assert name not in conda, f"{name} is left to environment.yml's pip line (PIP_ONLY)"
+            continue
         conda_name = CONDA_NAMES.get(name, name)
         assert conda_name in conda, f"environment.yml lacks {conda_name} (pyproject.toml has {name}{bound})"
         assert conda[conda_name] == bound, f"{conda_name}: environment.yml says {conda[conda_name]!r}, pyproject {bound!r}"
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert '-e ".[dev]"' in pip
+    assert "-e .[dev]" in pip  # unquoted: a quoted path is not recognised as local by repo2docker
     assert conda["python"] == project["requires-python"]
+
+
+def test_extras_are_by_audience():
+    """Students' kernels get no Jupyter application or grading tool; `dev` is everything (make setup)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    core = {canonicalize_name(Requirement(s).name) for s in project["dependencies"]}
+    assert core.isdisjoint({"jupyterlab", "notebook", "nbgrader", "ipykernel", "jupyter-server", "distributed",
+                            "psycopg2-binary", "pytest"})
+    extras = project["optional-dependencies"]
+    assert {"lab", "grading", "dev"} <= set(extras)
+    assert {canonicalize_name(Requirement(s).name) for s in extras["lab"]} >= {"jupyterlab", "nbgrader", "ipykernel"}
+    itself = [Requirement(s) for s in extras["dev"] if canonicalize_name(Requirement(s).name) == project["name"]]
+    assert itself and itself[0].extras == {"lab", "grading"}
+    assert project["urls"]["Repository"].startswith("https://github.com/")
 
 
 def _locked() -> list[Requirement]:
@@ -49,7 +73,7 @@ def test_the_lock_pins_every_dependency_within_pyprojects_bounds():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     locked = _locked()
     assert all(len(r.specifier) == 1 and next(iter(r.specifier)).operator == "==" for r in locked)
-    for spec in project["dependencies"] + project["optional-dependencies"]["dev"]:
+    for spec in _everything(project):
         wanted = Requirement(spec)
         pins = [r for r in locked if canonicalize_name(r.name) == canonicalize_name(wanted.name)]
         assert pins, f"requirements.lock lacks {wanted.name}: run `make lock` after changing pyproject.toml"
