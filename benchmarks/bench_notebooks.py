@@ -17,7 +17,7 @@ The budgets are for the reference machine (2 cores, AMD EPYC) running at its usu
 A shared virtual machine is sometimes several times slower, so the script also measures
 how fast this machine multiplies matrices right now (the fp32 products of one training
 step, as in ``bench_training.py``), before and after, and prints how that compares with
-the reference machine's 118-158 GFLOP/s (README, 2026-11-25). When it is slower, it also
+the reference machine's 118-158 GFLOP/s (docs/performance.md, 2026-11-25). When it is slower, it also
 prints each time scaled to 118 GFLOP/s: an estimate (training is bound by those products),
 labelled as one.
 
@@ -41,7 +41,7 @@ from vae_helpers.grading import course
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGETS_S = {"subset": (40, 150), "full": (60, 240)}  # (per notebook, whole series)
-REFERENCE_GFLOPS = 118.0  # the slowest of the reference machine's idle runs (README, 2026-11-25)
+REFERENCE_GFLOPS = 118.0  # the slowest of the reference machine's idle runs (docs/performance.md, 2026-11-25)
 
 
 def gflops() -> float:

@@ -3,7 +3,7 @@
 A wrong answer must lose exactly the points of the test cells declared for it, all in
 its own exercise; a right answer must score full marks. The failing cells must tell the
 student what went wrong without showing the solution. The measured catch rates are
-printed at the end of the run and must match the README's table.
+printed at the end of the run and must match the table in docs/grading.md.
 """
 
 from __future__ import annotations
@@ -104,11 +104,11 @@ def test_feedback_never_shows_the_solution_or_the_checks_code(suite_outcomes, as
     assert shown > 0
 
 
-def test_catch_rate_table_is_in_the_readme(suite_outcomes):
+def test_catch_rate_table_is_in_the_grading_guide(suite_outcomes):
     table = answer_suites.catch_rate_table(suite_outcomes)
     conftest.REPORTS.append(table)
-    readme = (answer_suites.ROOT / "README.md").read_text()
-    assert table in readme, "README's catch-rate table is out of date; the measured one is:\n" + table
+    guide = (answer_suites.ROOT / "docs" / "grading.md").read_text()
+    assert table in guide, "docs/grading.md's catch-rate table is out of date; the measured one is:\n" + table
 
 
 # In the full notebook, the demonstrations and training after the first exercise stop at their
