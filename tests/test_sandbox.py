@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -147,3 +148,53 @@ def test_a_missing_bubblewrap_is_explained(monkeypatch):
     why = sandbox.unavailable()
     assert "bubblewrap (bwrap) is not installed" in why and "apt-get install bubblewrap" in why
     assert "SANDBOX=off" in why
+
+
+def test_a_kernel_that_dies_at_start_says_why(monkeypatch, caplog, tmp_path):
+    """The issue-27 case: the sandbox hid the course package, so the kernel could not even start its
+    confinement. nbgrader only says "Kernel died before replying to kernel_info"; the manager logs
+    the kernel's own last words, and a dropped job's problem quotes them."""
+    shown = sandbox.readable()
+    package = Path(sandbox.vae_helpers.__file__).resolve().parent
+    assert package in shown
+    monkeypatch.setattr(sandbox, "readable", lambda: [folder for folder in shown if folder != package])
+    manager = sandbox.BlockingSandboxedKernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(tmp_path))
+    client = manager.client()
+    client.start_channels()
+    try:
+        with caplog.at_level("ERROR"), pytest.raises(RuntimeError, match="Kernel died before replying"):
+            client.wait_for_ready(timeout=course.KERNEL_WAIT)
+        assert "No module named 'vae_helpers'" in manager.last_words()
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    told = [r.getMessage() for r in caplog.records if sandbox.DIED in r.getMessage()]
+    assert len(told) == 1 and "No module named 'vae_helpers'" in told[0], told
+    from vae_helpers.grading import jobs
+
+    log = (f"[AutogradeApp | ERROR] {told[0]}\n[AutogradeApp | ERROR] Error occurred while starting new kernel "
+           f"client: Kernel died before replying to kernel_info\n    RuntimeError: Kernel died before replying to kernel_info\n")
+    problem = jobs.why_dropped(log, 1)
+    assert "died as it started" in problem and "No module named 'vae_helpers'" in problem, problem
+
+
+def test_a_second_clone_of_the_course_grades_with_this_environment(tmp_path, monkeypatch):
+    """One environment, two clones: the grader imports the course package of the clone it grades
+    (here through PYTHONPATH), while the environment's editable install resolves to this one. The
+    sandbox shows the kernel both, so the solution gets full marks instead of a dead kernel."""
+    import contextlib
+    import io
+    import shutil
+
+    assignment = "02_reparameterization"
+    clone = course.make_scratch_course(ROOT, tmp_path / "second-clone")
+    shutil.copytree(ROOT / "vae_helpers", clone / "vae_helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("PYTHONPATH", str(clone))
+    course.release(clone, [assignment])
+    course.submit(clone, "alice", assignment, clone / "solutions" / assignment / f"{assignment}.ipynb")
+    assert sandbox.resolved_package(sys.executable) != (clone / "vae_helpers").resolve()  # the two clones differ
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = course.main(["autograde", "--root", str(clone), "--workers", "1"])
+    assert status == 0 and f"alice/{assignment}: 11 / 11" in printed.getvalue(), printed.getvalue()

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox import OFF_SWITCH, Limits
+from .sandbox import DIED, OFF_SWITCH, Limits
 
 GRADEBOOK = "gradebook.db"
 JOB_PREFIX = "vae-job-"  # a job's scratch folder: vae-job-<pid of the grader>-<random>
@@ -178,7 +178,14 @@ DROP_HINTS = {
 
 
 def why_dropped(log: str, returncode: int | None) -> str:
-    """The last error line of nbgrader's ``log``, with a hint when the cause is a known one."""
+    """The last error line of nbgrader's ``log``, with a hint when the cause is a known one. A kernel that
+    died before it could run anything is reported with its own last words (its stderr), which nbgrader's
+    "Kernel died before replying to kernel_info" leaves out."""
+    died = [ln.split(DIED, 1)[1] for ln in log.splitlines() if DIED in ln]
+    if died and "before replying to kernel_info" in log:
+        return (f"the grading kernel died as it started, before running any of the notebook{died[-1]} (not the "
+                f"student's code: the course's installation or the grading limits; every submission graded here "
+                f"fails the same way)")
     lines = [ln for ln in log.splitlines() if "[ERROR]" in ln or "Error" in ln]
     problem = lines[-1].strip() if lines else f"nbgrader exited with code {returncode}"
     for error, hint in DROP_HINTS.items():

@@ -29,6 +29,7 @@ its own (``uid``), so the process limit counts this job's processes only.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager, KernelManager
+from jupyter_core.utils import run_sync
 from traitlets import Int, default
 from traitlets.config import LoggingConfigurable
 
@@ -49,6 +51,8 @@ INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblew
                 "rights: only for submissions you trust)")
 OFF_SWITCH = "VAE_SANDBOX"  # VAE_SANDBOX=off: kernels start unconfined (make autograde SANDBOX=off sets it)
 SOCKET_DIR_MAX = 64  # the longest folder to put kernel sockets in (+ /vae-kernel-xxxxxxxx/kernel-NN)
+KERNEL_STDERR = "kernel-stderr.txt"  # in the kernel's sockets folder: what the kernel wrote to its stderr
+DIED = "The sandboxed kernel died"  # how the log line that quotes a dead kernel's stderr starts (see jobs.why_dropped)
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
 # What the kernel may keep of the grader's environment (everything else is cleared).
 PASSED_ON = ("VAE_DATA_SOURCE", "VAE_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND", "LANG",
@@ -84,10 +88,26 @@ def unavailable() -> str | None:
     return None
 
 
+@functools.lru_cache
+def resolved_package(python: str) -> Path | None:
+    """The ``vae_helpers`` folder that ``python`` imports when started as the kernel is: in a folder of no
+    course, with an empty environment. With one environment and two clones of the course, this can be
+    another folder than the one this process imported (an editable install points at one clone; this
+    process may have imported the other from its working directory or ``PYTHONPATH``)."""
+    probe = subprocess.run([python, "-c", "import importlib.util as u; s = u.find_spec('vae_helpers'); "
+                            "print(s.origin if s and s.origin else '')"], cwd="/", env={}, capture_output=True, text=True)
+    origin = probe.stdout.strip()
+    return Path(origin).resolve().parent if probe.returncode == 0 and origin else None
+
+
 def readable() -> list[Path]:
-    """The folders a kernel needs to read: this Python, its environment, the course package, the data."""
+    """The folders a kernel needs to read: this Python, its environment, the course package (the one this
+    process imported and the one the environment resolves), the data."""
     folders = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent,
                Path(vae_helpers.__file__).resolve().parent}
+    resolved = resolved_package(sys.executable)
+    if resolved is not None:
+        folders.add(resolved)
     data = os.environ.get("VAE_DATA_DIR")
     if data and Path(data).is_dir():
         folders.add(Path(data).resolve())
@@ -193,6 +213,46 @@ class Sandboxed(LoggingConfigurable):
         workdir = Path(self._launch_args.get("cwd") or os.getcwd()).resolve()
         return command(kernel, workdir, sockets, self.limits(), uid)
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        # The kernel's own stderr goes to a file of the grader's, so a kernel that dies can say why
+        # (say_why_it_died); student code's prints to sys.stderr reach nbgrader as before.
+        stderr = getattr(self, "_sockets", None)
+        if stderr is not None and kw.get("stderr") is None:
+            kw["stderr"] = open(stderr / KERNEL_STDERR, "wb")
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:
+            if stderr is not None and kw.get("stderr") is not None and not kw["stderr"].closed:
+                kw["stderr"].close()  # the kernel holds its own copy
+
+    async def _async_is_alive(self) -> bool:
+        if self.owns_kernel and self.has_kernel:
+            code = await self.provisioner.poll()
+            if code is not None and code > 0:  # it failed on its own (not shut down, not killed by a signal)
+                self.say_why_it_died(code)
+        return await KernelManager._async_is_alive(self)
+
+    def last_words(self, lines: int = 3) -> str:
+        """The last ``lines`` lines the kernel wrote to its stderr that say something (a traceback's
+        frames and header left out: its last line is the error), "" if it wrote nothing."""
+        path = getattr(self, "_sockets", None)
+        if path is None or not (path / KERNEL_STDERR).is_file():
+            return ""
+        text = (path / KERNEL_STDERR).read_text(errors="replace")
+        said = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln[:1].isspace()
+                and not ln.startswith("Traceback (most recent call last)")]
+        return "\n".join(said[-lines:])
+
+    def say_why_it_died(self, code: int) -> None:
+        """Log, once, that the kernel exited with status ``code``, with the end of its stderr (nbgrader's own
+        message, "Kernel died before replying to kernel_info", does not say why)."""
+        if getattr(self, "_death_told", False):
+            return
+        self._death_told = True
+        words = self.last_words()
+        self.log.error("%s (exit status %d); its stderr: %s", DIED, code,
+                       words.replace("\n", " | ") if words else "(empty)")
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)  # what shutdown_kernel calls, blocking or not
         if not restart and getattr(self, "_sockets", None) is not None:
@@ -205,6 +265,10 @@ class SandboxedKernelManager(Sandboxed, AsyncKernelManager):
     Configure it like any traitlets class, e.g. ``--SandboxedKernelManager.memory=2147483648``.
     """
 
+    is_alive = Sandboxed._async_is_alive
+
 
 class BlockingSandboxedKernelManager(Sandboxed, KernelManager):
     """The same sandbox for scripts and tests that talk to the kernel with a blocking client."""
+
+    is_alive = run_sync(Sandboxed._async_is_alive)
