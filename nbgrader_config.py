@@ -99,4 +99,12 @@ if "JUPYTERHUB_USER" not in os.environ:  # nbgrader reads this file in its worki
 # assignment is set with `nbgrader db assignment add NAME --duedate="2027-03-01 23:59 Europe/Berlin"`
 # (or the Formgrader's Edit button). Autograding compares the two (nbgrader's LateSubmissionPlugin):
 # "none" records how late a submission was and takes off nothing; "zero" gives late work no points.
+# make autograde's lines, its report and nbgrader export show how late each submission came and the
+# penalty. Set your class's policy in class_config.py, not here.
 c.LateSubmissionPlugin.penalty_method = "none"
+
+# ---------------------------------------------------------------------------------------------
+# This class's settings (the late policy, a PostgreSQL gradebook, ...) live in class_config.py
+# beside this file: git-ignored, so they stay out of the course's history; start from
+# class_config.example.py. It is read last, so what it sets wins; make autograde's jobs get it too.
+load_subconfig("class_config.py")  # noqa: F821 (provided by traitlets; nothing happens if the file is absent)

@@ -127,7 +127,10 @@ def test_nbgrader_config_is_the_designed_one():
             self[key] = value
 
     c = Config()
-    exec(compile(config, "nbgrader_config.py", "exec"), {"get_config": lambda: c, **namespace})
+    loaded = []  # class_config.py, this class's untracked settings, is read through traitlets' load_subconfig
+    exec(compile(config, "nbgrader_config.py", "exec"), {"get_config": lambda: c, "load_subconfig": loaded.append,
+                                                          **namespace})
+    assert loaded == ["class_config.py"]
     assert c.CourseDirectory.source_directory == "solutions"
     assert c.CourseDirectory.release_directory == "notebooks"
     assert "NotImplementedError" in c.ClearSolutions.code_stub["python"]
@@ -135,6 +138,7 @@ def test_nbgrader_config_is_the_designed_one():
     assert c.IgnorePattern.enabled and re.search(c.IgnorePattern.pattern, "any\nwarning text")
     ignored = (ROOT / ".gitignore").read_text().split()
     assert "gradebook.db" in ignored and "build/" in ignored
+    assert "class_config.py" in ignored and "roster.csv" in ignored  # names, emails, a class's settings
 
 
 def test_grading_waits_on_a_busy_machine_instead_of_dropping_output():
