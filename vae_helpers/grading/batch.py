@@ -19,9 +19,11 @@ from typing import Callable, Iterator
 
 from .audit import audit
 from . import jobs
+from .export import Lateness, lateness
 from .sandbox import Limits, unavailable
 
 REPORTS = "autograde-reports"
+CLASS_CONFIG = "class_config.py"  # this class's settings (late policy, ...), read by nbgrader_config.py
 
 
 @dataclass
@@ -35,9 +37,17 @@ class Grade:
     seconds: float
     problem: str = ""
     flags: list[str] = field(default_factory=list)  # code an instructor should review (see vae_helpers.grading.audit)
+    late: Lateness | None = None  # how late, and the late policy's penalty (None: not recorded)
 
     def cell(self) -> str:
         return "DROPPED" if self.score is None else f"{self.score:g} / {self.max_score:g}"
+
+    def lateness(self) -> str:
+        """"" when on time; else how late, the penalty and the score after it."""
+        if self.late is None or self.late.seconds <= 0:
+            return ""
+        after = "" if self.score is None else f": {max(0.0, self.score - self.late.penalty):g} / {self.max_score:g} after it"
+        return f"{self.late.words()}{after}"
 
 
 def default_workers() -> int:
@@ -57,10 +67,20 @@ def gradebook_url(root: Path) -> str:
     return url
 
 
+def course_config(root: Path) -> str:
+    """The course's nbgrader configuration as one file: ``nbgrader_config.py`` followed by this class's
+    ``class_config.py`` if there is one (a job's folder holds only the first)."""
+    config = (root / "nbgrader_config.py").read_text()
+    local = root / CLASS_CONFIG
+    if local.is_file():
+        config += f"\n\n# ---- {CLASS_CONFIG} (this class's settings)\n{local.read_text()}"
+    return config
+
+
 def make_jobs(root: Path, db_url: str, submissions: list[tuple[str, str]], limits: Limits, sandbox: bool,
               threads: int, shorten: bool = True) -> list[jobs.Job]:
     """A job for each (student, assignment), with the releases of the gradebook at ``db_url`` as they are now."""
-    gradebook, config = jobs.snapshot(db_url), (root / "nbgrader_config.py").read_text()
+    gradebook, config = jobs.snapshot(db_url), course_config(root)
     return [jobs.Job(name, student, jobs.read_folder(root / "submitted" / student / name), gradebook, config,
                      limits, sandbox, threads, shorten) for student, name in submissions]
 
@@ -82,6 +102,8 @@ def max_scores_of(db_url: str, assignments: set[str]) -> dict[str, float]:
 
 def record(root: Path, db_url: str, result: jobs.Result, max_score: float) -> Grade:
     """Write one result into the class course (the gradebook at ``db_url``, autograded/); return its grade."""
+    from nbgrader.api import Gradebook
+
     assignment, student = result.assignment, result.student
     submitted = root / "submitted" / student / assignment / f"{assignment}.ipynb"
     flags = audit(submitted) if submitted.exists() else []
@@ -96,7 +118,9 @@ def record(root: Path, db_url: str, result: jobs.Result, max_score: float) -> Gr
                                 flagged=bool(flags))
             if readable(submitted):
                 jobs.place(root, assignment, student, jobs.read_folder(submitted.parent))
-    return Grade(assignment, student, score, max_score, result.seconds, result.problem, flags)
+        with Gradebook(db_url) as gb:
+            late = lateness(gb, assignment, student)
+    return Grade(assignment, student, score, max_score, result.seconds, result.problem, flags, late)
 
 
 def readable(notebook: Path) -> bool:
@@ -130,11 +154,12 @@ def grade_class(root: Path, submissions: list[tuple[str, str]], workers: int, sa
         grade = record(root, db_url, result, max_scores[assignment])
         grades.append(grade)
         where = f" on {result.host}" if result.host and result.host != os.uname().nodename else ""
+        late = f"; {grade.lateness()}" if grade.lateness() else ""
         if grade.score is None:
-            say(f"!! {student}/{assignment}: nbgrader dropped this submission ({grade.problem}); "
+            say(f"!! {student}/{assignment}: nbgrader dropped this submission ({grade.problem}){late}; "
                 f"the others are graded.")
         else:
-            say(f"{student}/{assignment}: {grade.cell()} ({grade.seconds:.1f} s{where}) [{done}/{len(batch)}]")
+            say(f"{student}/{assignment}: {grade.cell()}{late} ({grade.seconds:.1f} s{where}) [{done}/{len(batch)}]")
         if grade.flags:
             say(f"   review {student}/{assignment}: its code {'; '.join(grade.flags)}")
     return grades
@@ -146,6 +171,7 @@ def summary(grades: list[Grade], sandbox: bool, limits: Limits, where: str, seco
     and whether the demonstration cells ran shorter."""
     dropped = [f"{g.student}/{g.assignment}" for g in grades if g.score is None]
     flagged = [f"{g.student}/{g.assignment}" for g in grades if g.flags]
+    late = [f"{g.student}/{g.assignment} ({g.lateness()})" for g in grades if g.lateness()]
     lines = [f"Graded {len(grades) - len(dropped)} of {len(grades)} submission(s) in {seconds:.0f} s "
              f"({where}); scores are in the class gradebook (nbgrader export writes a CSV).",
              f"Sandbox: on ({limits.describe()})." if sandbox else
@@ -157,6 +183,8 @@ def summary(grades: list[Grade], sandbox: bool, limits: Limits, where: str, seco
         lines.append(f"Dropped by nbgrader, not graded: {', '.join(sorted(dropped))}")
     if flagged:
         lines.append(f"Flagged for review (possible tampering, see docs/grading.md): {', '.join(sorted(flagged))}")
+    if late:
+        lines.append(f"Late (the late policy of nbgrader_config.py / {CLASS_CONFIG} applied): {', '.join(sorted(late))}")
     return lines
 
 

@@ -4,6 +4,7 @@ Used by the Makefile::
 
     python -m vae_helpers.grading.course release     # solutions/ -> notebooks/ (nbgrader generate_assignment)
     python -m vae_helpers.grading.course check       # the whole course end to end, with a score table
+    python -m vae_helpers.grading.course collect     # the latest submissions from the exchange (nbgrader collect --update)
     python -m vae_helpers.grading.course autograde   # grade submitted/<student>/<assignment>/ of a class
     python -m vae_helpers.grading.course execute --assignment 04_vae --source full --set "SEEDS=[0, 1, 2]"
                                              # run a solution notebook on one data source, print what it prints
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +36,7 @@ from pathlib import Path
 from . import batch
 from .audit import audit
 from .batch import Grade
+from .export import outdated
 from .jobs import nbgrader_environment, why_dropped
 from .sandbox import GIB, MIB, OFF_SWITCH, Limits
 
@@ -55,16 +59,54 @@ def nbgrader(course_dir: Path, *args: str, env: dict[str, str] | None = None) ->
     return subprocess.run(cmd, cwd=course_dir, capture_output=True, text=True, env=nbgrader_environment(env))
 
 
-def _run_or_raise(course_dir: Path, *args: str) -> None:
-    result = nbgrader(course_dir, *args)
-    if result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n{result.stdout}\n{result.stderr}")
+class ReleaseError(RuntimeError):
+    """``make release`` could not regenerate an assignment; the message is meant for the instructor."""
+
+
+# nbgrader's refusal to change the cells of an assignment that has submissions in the gradebook
+FORBIDDEN = re.compile(r"Cannot add or remove (cells|notebooks)[^\n]*because there are submissions")
 
 
 def release(course_dir: Path, names: list[str]) -> None:
-    """Generate the student notebooks of ``names`` into ``course_dir/notebooks``."""
+    """Generate the student notebooks of ``names`` into ``course_dir/notebooks`` (and the gradebook).
+
+    nbgrader's ``generate_assignment --force`` deletes the old student folder before it starts, so a
+    failure would leave the course without it: each is generated into a scratch folder under
+    ``build/`` and moved into place only when nbgrader succeeded. Raises :class:`ReleaseError`,
+    with ``notebooks/`` untouched, when it did not."""
+    (course_dir / "build").mkdir(exist_ok=True)
     for name in names:
-        _run_or_raise(course_dir, "generate_assignment", name, "--force")
+        with tempfile.TemporaryDirectory(prefix="release-", dir=course_dir / "build") as scratch:
+            result = nbgrader(course_dir, "generate_assignment", name, "--force",
+                              f"--CourseDirectory.release_directory={scratch}")
+            made = Path(scratch) / name
+            if result.returncode != 0 or not made.is_dir():
+                raise ReleaseError(release_failure(course_dir, name, result.stdout + result.stderr))
+            target = course_dir / "notebooks" / name
+            target.parent.mkdir(exist_ok=True)
+            if target.exists():
+                target.rename(Path(scratch) / "previous")
+            made.rename(target)
+
+
+def release_failure(course_dir: Path, name: str, log: str) -> str:
+    """One paragraph on why ``name`` was not released and what to do; nbgrader's log goes to build/."""
+    kept = course_dir / "build" / f"release-{name}.log"
+    kept.write_text(log)
+    unchanged = f"notebooks/{name}/ is unchanged; nbgrader's log: {kept}."
+    if FORBIDDEN.search(log):
+        return (f"Cannot release {name}: students have submitted it, and once the gradebook holds submissions "
+                f"nbgrader forbids adding or removing graded cells (exercises, tests, written answers) or notebooks, "
+                f"since the recorded scores refer to them. Changing points, fixing a test or editing text is allowed: "
+                f"undo the added or removed cells, release again, re-release to the exchange (nbgrader "
+                f"release_assignment {name} --force) and regrade (make autograde ASSIGNMENT={name}). To add an "
+                f"exercise mid-semester, give it a new assignment (a new folder in solutions/), or leave it "
+                f"ungraded (no nbgrader cell metadata). See docs/instructors.md, \"Changing a released "
+                f"assignment\". {unchanged}")
+    errors = [line.strip() for line in log.splitlines()
+              if re.search(r"\b\w*(Error|Exception)\b:|\| (CRITICAL|ERROR)\]", line)]
+    why = errors[0] if errors else (log.strip().splitlines() or ["no output"])[-1]
+    return f"Cannot release {name}: nbgrader generate_assignment failed ({why}). {unchanged}"
 
 
 def make_scratch_course(root: Path, scratch: Path) -> Path:
@@ -268,6 +310,82 @@ def print_table(results: list[NotebookResult]) -> None:
     print("-" * len(header) + f"\n{'total autograde time':<46} {total:>11.1f} s")
 
 
+# a submission in the exchange as `nbgrader list --inbound` prints it: course, student, assignment, time
+INBOUND_LINE = re.compile(r"^\[ListApp \| INFO\] (\S+) (\S+) (\S+) (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [A-Z]+)",
+                          re.M)
+
+
+def in_exchange(root: Path) -> dict[tuple[str, str], datetime.datetime]:
+    """The time of the latest submission in the exchange of each (student, assignment) of the course
+    at ``root`` (empty when there is no exchange). Read with ``nbgrader list --inbound``, so the
+    exchange is the one nbgrader_config.py (or /etc/jupyter) names."""
+    from nbgrader.utils import parse_utc
+
+    result = nbgrader(root, "list", "--inbound")
+    latest: dict[tuple[str, str], datetime.datetime] = {}
+    for _, student, name, stamp in INBOUND_LINE.findall(result.stdout + result.stderr):
+        when = parse_utc(stamp)
+        latest[student, name] = max(when, latest.get((student, name), when))
+    return latest
+
+
+def collect(root: Path, names: list[str] | None = None) -> bool:
+    """``nbgrader collect --update`` each of ``names`` (default: every assignment with submissions in
+    the exchange): the latest submission of each student replaces an older one in ``submitted/``."""
+    names = names or sorted({name for _, name in in_exchange(root)})
+    if not names:
+        print("Nothing to collect: the exchange holds no submissions (nbgrader list --inbound).")
+        return True
+    ok = True
+    for name in names:
+        result = nbgrader(root, "collect", "--update", name)
+        ok = ok and result.returncode == 0
+        for line in (result.stdout + result.stderr).splitlines():
+            line = re.sub(r"^\[CollectApp \| (INFO|WARNING)\] ", "", line).rstrip()
+            if line and "cheating attempt?" in line:
+                line += " (expected when one account submits for several students: docs/instructors.md)"
+            if line and not line.startswith("you may disable this warning"):
+                print(line)
+    return ok
+
+
+def newer_in_exchange(root: Path, names: list[str], students: list[str] | None = None) -> list[str]:
+    """A warning for each student (of ``students``, default all) whose latest submission of one of
+    ``names`` in the exchange is newer than the one in ``submitted/``, or was never collected."""
+    from .jobs import submitted_timestamp
+
+    warnings = []
+    for (student, name), latest in sorted(in_exchange(root).items()):
+        if name not in names or (students and student not in students):
+            continue
+        have = submitted_timestamp(root / "submitted" / student / name)
+        if have is None or latest > have:
+            what = f"from {have:%Y-%m-%d %H:%M:%S} UTC" if have else "none"
+            warnings.append(f"!! {student}/{name}: the exchange holds a newer submission ({latest:%Y-%m-%d %H:%M:%S} UTC) "
+                            f"than submitted/ ({what}); run `make collect` (nbgrader collect --update), then grade again.")
+    return warnings
+
+
+def outdated_scores(root: Path, names: list[str], regraded: set[tuple[str, str]]) -> list[str]:
+    """A warning for each score of ``names`` in the gradebook graded against an older version of its
+    assignment (points or tests changed since), leaving out the ``regraded`` (student, assignment)."""
+    from nbgrader.api import MissingEntry
+
+    warnings = []
+    with gradebook(root) as gb:
+        for name in names:
+            for student in gb.students:
+                try:
+                    gb.find_submission(name, student.id)
+                except MissingEntry:
+                    continue
+                why = "" if (student.id, name) in regraded else outdated(root, gb, name, student.id)
+                if why:
+                    warnings.append(f"!! {student.id}/{name}: scored against an older version of {name} ({why}); "
+                                    f"regrade: make autograde ASSIGNMENT={name} STUDENT={student.id}")
+    return warnings
+
+
 def autograde_class(root: Path, names: list[str] | None = None, students: list[str] | None = None,
                     workers: int | None = None, sandbox: bool = True, limits: Limits = Limits(),
                     scheduler: str | None = None, shorten: bool = True) -> bool:
@@ -294,6 +412,7 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
     if refused:
         print(refused)
         return False
+    stale = newer_in_exchange(root, names, students)
     students = students or sorted(p.name for p in submitted.iterdir() if p.is_dir())
     submissions = [(student, name) for student in students for name in names if (submitted / student / name).is_dir()]
     workers = workers or batch.default_workers()
@@ -308,10 +427,14 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
         printed.append(line)
         print(line, flush=True)
 
+    for line in stale:
+        say(line)
     start = time.perf_counter()
     grades = batch.grade_class(root, submissions, workers, sandbox, limits, runner, say=say, shorten=shorten)
     where = f"on the Dask cluster at {scheduler}" if scheduler else f"{workers} at a time"
     for line in batch.summary(grades, sandbox, limits, where, time.perf_counter() - start, shorten):
+        say(line)
+    for line in outdated_scores(root, names, {(g.student, g.assignment) for g in grades if g.score is not None}):
         say(line)
     print(f"This report: {batch.write_report(root, printed)}")
     return all(g.score is not None for g in grades)
@@ -319,7 +442,7 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae_helpers.grading.course", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["release", "check", "autograde", "execute"])
+    parser.add_argument("command", choices=["release", "check", "collect", "autograde", "execute"])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: .)")
     parser.add_argument("--assignment", action="append", help="limit to this assignment (repeatable)")
     parser.add_argument("--student", action="append", help="autograde: limit to this student (repeatable)")
@@ -346,9 +469,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown assignment(s) {', '.join(unknown)}; known: {', '.join(assignments(root))}")
     if args.command == "release":
-        release(root, names)
+        try:
+            release(root, names)
+        except ReleaseError as error:
+            print(error, file=sys.stderr)
+            return 1
         print(f"Released {', '.join(names)} into {root / 'notebooks'}")
         return 0
+    if args.command == "collect":
+        return 0 if collect(root, args.assignment) else 1
     if args.command == "check":
         start = time.perf_counter()
         results = run_course(root, root / "build", names)
