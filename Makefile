@@ -8,8 +8,10 @@
 #   make formgrader open JupyterLab at the course root with nbgrader's Formgrader (its links to solutions/ and
 #                   notebooks/ work there; releases go to the course-local exchange/; docs/instructors.md)
 #   make release    regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
+#   make collect    the latest submissions from the exchange into submitted/ (nbgrader collect --update; ASSIGNMENT=...)
 #   make autograde  grade the class's submissions in submitted/ (ASSIGNMENT=..., STUDENT=..., WORKERS=N,
 #                   SANDBOX=off, SCHEDULER=tcp://host:8786, AUTOGRADE_ARGS="--memory 2"; see docs/grading.md)
+#   make export     grades.csv (one row per student and assignment) and grades-canvas.csv / grades-moodle.csv
 #   make bench      time training (vs the pytorch/examples recipe), every notebook, the checks and grading a class
 #
 # Outside conda, the environment is .venv, (re)built with pip at the versions of
@@ -30,7 +32,7 @@ endif
 PYTHON := $(ENV_DIR)/bin/python
 export PATH := $(abspath $(ENV_DIR))/bin:$(PATH)
 
-.PHONY: setup lock course test quick lab release autograde bench clean formgrader
+.PHONY: setup lock course test quick lab release collect autograde export bench clean formgrader
 
 setup: $(STAMP)
 
@@ -65,15 +67,22 @@ lab: setup
 
 formgrader: setup
 	@mkdir -p exchange  # the course-local exchange (nbgrader_config.py); the Formgrader offers Release only once it exists
-	$(PYTHON) -m jupyter lab --ServerApp.root_dir=. "--LabApp.default_url=/lab?formgrader=true" $(LAB_ARGS)
+	@echo "The Formgrader: JupyterLab's menu Nbgrader > Formgrader, or the URL printed below with &formgrader=true added."
+	$(PYTHON) -m jupyter lab --ServerApp.root_dir=. $(LAB_ARGS)
 
 release: setup
 	$(PYTHON) -m vae_helpers.grading.course release $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
+
+collect: setup
+	$(PYTHON) -m vae_helpers.grading.course collect $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 autograde: setup
 	$(PYTHON) -m vae_helpers.grading.course autograde $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT)) $(if $(STUDENT),--student $(STUDENT)) \
 	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(SANDBOX),--sandbox $(SANDBOX)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 	  $(AUTOGRADE_ARGS)
+
+export: setup
+	$(PYTHON) -m vae_helpers.grading.nbgrader_main export $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 bench: setup
 	$(PYTHON) benchmarks/bench_training.py
