@@ -102,3 +102,28 @@ def findings(source: str) -> list[str]:
 def audit(notebook: Path) -> list[str]:
     """Everything in the student code of ``notebook`` that an instructor should look at."""
     return list(dict.fromkeys(f for source in student_code(notebook) for f in findings(source)))
+
+
+FLAGS = Path("autograde-reports") / "flags"  # in the course: <assignment>/<student>.txt, one reason a line
+
+
+def flags_file(course_root: Path, assignment: str, student: str) -> Path:
+    """Where the reasons ``student``'s ``assignment`` was flagged for are kept."""
+    return course_root / FLAGS / assignment / f"{student}.txt"
+
+
+def record_flags(course_root: Path, assignment: str, student: str, reasons: list[str]) -> None:
+    """Keep ``reasons`` (replacing those of an earlier grading), readable by the instructor only; none: no file."""
+    path = flags_file(course_root, assignment, student)
+    path.unlink(missing_ok=True)
+    if reasons:
+        from .report import private_text
+
+        private_text(path, "".join(f"{reason}\n" for reason in reasons))
+
+
+def probe_flags(course_root: Path, assignment: str, student: str) -> list[str]:
+    """Every reason the last grading flagged ``student``'s ``assignment`` for review (tampering found in its
+    code, probing seen by the sandbox), in plain words; [] when honest or never graded."""
+    path = flags_file(course_root, assignment, student)
+    return path.read_text().splitlines() if path.is_file() else []

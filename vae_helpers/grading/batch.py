@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .audit import audit
+from .audit import audit, record_flags
 from . import jobs
 from .export import Lateness, lateness
 from .sandbox import Limits, unavailable
@@ -82,7 +82,7 @@ def make_jobs(root: Path, db_url: str, submissions: list[tuple[str, str]], limit
     """A job for each (student, assignment), with the releases of the gradebook at ``db_url`` as they are now."""
     gradebook, config = jobs.snapshot(db_url), course_config(root)
     return [jobs.Job(name, student, jobs.read_folder(root / "submitted" / student / name), gradebook, config,
-                     limits, sandbox, threads, shorten) for student, name in submissions]
+                     limits, sandbox, threads, shorten, str(root.resolve())) for student, name in submissions]
 
 
 def run_locally(batch: list[jobs.Job], workers: int) -> Iterator[jobs.Result]:
@@ -106,7 +106,8 @@ def record(root: Path, db_url: str, result: jobs.Result, max_score: float) -> Gr
 
     assignment, student = result.assignment, result.student
     submitted = root / "submitted" / student / assignment / f"{assignment}.ipynb"
-    flags = audit(submitted) if submitted.exists() else []
+    flags = list(dict.fromkeys((audit(submitted) if submitted.exists() else []) + result.probes))
+    record_flags(root, assignment, student, flags)  # the reasons, for the export and the class report
     score = None
     with warnings.catch_warnings():  # nbgrader's own add_submission warns about its ORM session
         warnings.simplefilter("ignore")

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import batch
+from . import batch, report
 from .audit import audit
 from .batch import Grade
 from .export import outdated
@@ -438,6 +438,8 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
     for line in outdated_scores(root, names, {(g.student, g.assignment) for g in grades if g.score is not None}):
         say(line)
     print(f"This report: {batch.write_report(root, printed)}")
+    for path in report.write_reports(root, sorted({g.assignment for g in grades})):  # what the class got wrong
+        print(f"Class report: {path}")
     return all(g.score is not None for g in grades)
 
 

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sandbox import DIED, OFF_SWITCH, Limits
+from .sandbox import COURSE_ROOT, DIED, OFF_SWITCH, PROBED, Limits
 
 GRADEBOOK = "gradebook.db"
 JOB_PREFIX = "vae-job-"  # a job's scratch folder: vae-job-<pid of the grader>-<random>
@@ -44,6 +44,7 @@ class Job:
     sandbox: bool = True
     threads: int = 1       # torch threads of the kernel
     shorten: bool = True   # run the demonstration cells with grading budgets (see preprocessors.py)
+    course: str = ""       # the class course's folder: the sandbox reports the kernel's attempts to reach it
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Result:
     seconds: float = 0.0
     problem: str = ""
     host: str = ""
+    probes: list[str] = field(default_factory=list)  # the code's attempts to reach outside its folder (sandbox.PROBED)
 
 
 def read_folder(folder: Path) -> dict[str, bytes]:
@@ -152,7 +154,8 @@ def run(job: Job) -> Result:
         write_folder(course / "submitted" / job.student / job.assignment, job.files)
         (course / "tmp").mkdir()  # nbgrader's temporary files (the kernel's sockets): gone with the job
         env = nbgrader_environment({"OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads),
-                                    "TMPDIR": str(course / "tmp"), OFF_SWITCH: "on" if job.sandbox else "off"})
+                                    "TMPDIR": str(course / "tmp"), OFF_SWITCH: "on" if job.sandbox else "off",
+                                    COURSE_ROOT: job.course})
         process = subprocess.Popen(tied_to_this_process(nbgrader_command(job)), cwd=course, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
@@ -166,7 +169,13 @@ def run(job: Job) -> Result:
         if grades is None and not problem:
             problem = why_dropped(log, process.returncode)
         files = read_folder(graded) if grades is not None else {}
-    return Result(job.assignment, job.student, grades, files, log, time.perf_counter() - start, problem, os.uname().nodename)
+    return Result(job.assignment, job.student, grades, files, log, time.perf_counter() - start, problem,
+                  os.uname().nodename, probes(log))
+
+
+def probes(log: str) -> list[str]:
+    """The attempts to reach outside its folder that the sandbox reported in nbgrader's ``log``, each once."""
+    return list(dict.fromkeys(ln.split(PROBED, 1)[1].strip() for ln in log.splitlines() if PROBED in ln))
 
 
 # Why nbgrader produced no grades, in words an instructor can act on.

@@ -49,10 +49,12 @@ GIB, MIB = 1024**3, 1024**2
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf install "
                 "bubblewrap), or grade without a sandbox with SANDBOX=off (student code then runs with your "
                 "rights: only for submissions you trust)")
+COURSE_ROOT = "VAE_COURSE_ROOT"  # the class course being graded (a job runs nbgrader in a copy of it elsewhere)
 OFF_SWITCH = "VAE_SANDBOX"  # VAE_SANDBOX=off: kernels start unconfined (make autograde SANDBOX=off sets it)
 SOCKET_DIR_MAX = 64  # the longest folder to put kernel sockets in (+ /vae-kernel-xxxxxxxx/kernel-NN)
 KERNEL_STDERR = "kernel-stderr.txt"  # in the kernel's sockets folder: what the kernel wrote to its stderr
-DIED = "The sandboxed kernel died"  # how the log line that quotes a dead kernel's stderr starts (see jobs.why_dropped)
+DIED = "The sandboxed kernel died"
+PROBED = "The sandboxed kernel's code reached outside its folder:"  # how each reported attempt's log line starts  # how the log line that quotes a dead kernel's stderr starts (see jobs.why_dropped)
 SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/opt")
 # What the kernel may keep of the grader's environment (everything else is cleared).
 PASSED_ON = ("VAE_DATA_SOURCE", "VAE_DATA_DIR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MPLBACKEND", "LANG",
@@ -114,6 +116,13 @@ def readable() -> list[Path]:
     return sorted(folders)
 
 
+def watched() -> list[Path]:
+    """Folders whose every access the kernel reports (see confine.Outside): the class course (``VAE_COURSE_ROOT``,
+    set by the grading jobs), the folder nbgrader runs in, and the grader's home."""
+    folders = [os.environ.get(COURSE_ROOT, ""), os.getcwd(), str(Path.home())]
+    return [Path(f).resolve() for f in dict.fromkeys(folders) if f]
+
+
 def view(workdir: Path, writable: Path | None = None, limits: Limits = Limits()) -> list[str]:
     """bwrap's options for a kernel working (read-only) in ``workdir``, writing in ``writable`` and /tmp."""
     # As root, no user namespace: the kernel then drops to a real user of its own (see confine.py).
@@ -141,12 +150,20 @@ def view(workdir: Path, writable: Path | None = None, limits: Limits = Limits())
     return args
 
 
-def command(kernel: list[str], workdir: Path, writable: Path, limits: Limits, uid: int | None) -> list[str]:
-    """The command that runs ``kernel`` in the sandbox, with ``limits``; as user ``uid`` when given."""
+def command(kernel: list[str], workdir: Path, writable: Path, limits: Limits, uid: int | None,
+            audit_fd: int | None = None) -> list[str]:
+    """The command that runs ``kernel`` in the sandbox, with ``limits``; as user ``uid`` when given; reporting
+    attempts to reach outside its world on the pipe ``audit_fd`` when given (see confine.watch)."""
     confine = [sys.executable, "-m", "vae_helpers.grading.confine", "--memory", str(limits.memory),
                "--processes", str(limits.processes), "--file-size", str(limits.file_size)]
     if uid is not None:
         confine += ["--uid", str(uid)]
+    if audit_fd is not None:
+        confine += ["--audit-fd", str(audit_fd)]
+        for folder in [*readable(), workdir, writable]:
+            confine += ["--allow", str(folder)]
+        for folder in watched():
+            confine += ["--deny", str(folder)]
     setuid = ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if uid is not None else []
     return ["bwrap", *view(workdir, writable, limits), *setuid, "--", *confine, "--", *kernel]
 
@@ -211,7 +228,33 @@ class Sandboxed(LoggingConfigurable):
             for path in (sockets, sockets / connection.name):
                 os.chown(path, uid, uid)
         workdir = Path(self._launch_args.get("cwd") or os.getcwd()).resolve()
-        return command(kernel, workdir, sockets, self.limits(), uid)
+        self._close_audit_pipe()
+        self._audit_read, self._audit_write = os.pipe()  # the kernel writes, this process reads (see confine.watch)
+        return command(kernel, workdir, sockets, self.limits(), uid, self._audit_write)
+
+    def _close_audit_pipe(self) -> None:
+        for name in ("_audit_read", "_audit_write"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                os.close(fd)
+                setattr(self, name, None)
+
+    def attempts(self) -> list[str]:
+        """What the kernel reported of its code's attempts to reach outside its world (so far, unread yet)."""
+        fd = getattr(self, "_audit_read", None)
+        if fd is None:
+            return []
+        os.set_blocking(fd, False)
+        data = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
         # The kernel's own stderr goes to a file of the grader's, so a kernel that dies can say why
@@ -219,11 +262,16 @@ class Sandboxed(LoggingConfigurable):
         stderr = getattr(self, "_sockets", None)
         if stderr is not None and kw.get("stderr") is None:
             kw["stderr"] = open(stderr / KERNEL_STDERR, "wb")
+        if getattr(self, "_audit_write", None) is not None:
+            kw["pass_fds"] = (*kw.get("pass_fds", ()), self._audit_write)
         try:
             await super()._async_launch_kernel(kernel_cmd, **kw)
         finally:
             if stderr is not None and kw.get("stderr") is not None and not kw["stderr"].closed:
                 kw["stderr"].close()  # the kernel holds its own copy
+            if getattr(self, "_audit_write", None) is not None:
+                os.close(self._audit_write)  # the kernel holds its own copy: the pipe ends when the kernel does
+                self._audit_write = None
 
     async def _async_is_alive(self) -> bool:
         if self.owns_kernel and self.has_kernel:
@@ -255,8 +303,12 @@ class Sandboxed(LoggingConfigurable):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)  # what shutdown_kernel calls, blocking or not
-        if not restart and getattr(self, "_sockets", None) is not None:
-            shutil.rmtree(self._sockets, ignore_errors=True)
+        for attempt in self.attempts():  # into nbgrader's log, where a grading job finds them (jobs.run)
+            self.log.warning("%s %s", PROBED, attempt)
+        if not restart:
+            self._close_audit_pipe()
+            if getattr(self, "_sockets", None) is not None:
+                shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 class SandboxedKernelManager(Sandboxed, AsyncKernelManager):
