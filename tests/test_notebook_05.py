@@ -66,12 +66,12 @@ def _reduction_runs(text) -> dict[str, tuple[float, float, int]]:
 def test_one_reduction_apart_three_different_models(text):
     runs = _reduction_runs(text)
     (rate_a, d_a, units_a), (rate_b, d_b, units_b), (rate_c, d_c, units_c) = runs["a"], runs["b"], runs["c"]
-    assert 14.5 < rate_a < 17.5 and units_a == 12, "the text: run a spends 15 to 17 nats, all 12 active"
+    assert 13.8 < rate_a < 16.3 and units_a == 12, "the text: run a spends 14 to 16 nats, all 12 active"
     assert rate_b < 0.005 and units_b == 0, "the text: run b's rate is 0.00, no active dimension"
     assert d_b > d_a + 50, "run b draws one average digit for every image"
     assert rate_c > 2 * rate_a and units_c == 12, "the text: run c spends more than twice run a's rate"
     assert d_c < d_a < d_b, "the text: run c reconstructs best of the three"
-    assert 110 < d_a < 120, "section 5: run a's reconstructions cost about 115 nats"
+    assert 119 < d_a < 129, "section 5: run a's reconstructions cost about 124 nats"
     assert 4.8 < (d_b - d_a) / rate_a < 6.2, "section 5: roughly 5 to 6 nats of distortion saved per nat of code"
     assert "the run with the fewest active units: no prediction made (it is still None); measured b." in \
         text["predict-fewest-units-show"]
@@ -88,9 +88,12 @@ def test_the_implied_betas_order_the_runs(text):
     assert weight and abs(float(weight.group(1)) - 3.07) < 0.01, "the text: a beta of about 3"
 
 
+COLLAPSE_STEPS, WARMUP = 400, 200  # the collapse-train cell's; its history records every COLLAPSE_STEPS // 20 steps
+
+
 def _collapse_runs(text) -> dict[str, dict[str, float]]:
     pattern = (rf"(no remedy|warm-up|free bits): rate R {NUM} nats, distortion D {NUM} nats, (\d+) active units of "
-               rf"12; training rate highest {NUM} nats \(steps up to (\d+)\), {NUM} at step 300, last {NUM}")
+               rf"12; training rate highest {NUM} nats \(steps up to (\d+)\), {NUM} at step {WARMUP}, last {NUM}")
     runs = {m.group(1): dict(rate=float(m.group(2)), distortion=float(m.group(3)), active=int(m.group(4)),
                              peak=float(m.group(5)), peak_step=int(m.group(6)), at_warmup=float(m.group(7)),
                              last=float(m.group(8)))
@@ -102,7 +105,7 @@ def _collapse_runs(text) -> dict[str, dict[str, float]]:
 def test_beta_32_collapses_the_posterior_at_once(text):
     plain = _collapse_runs(text)["no remedy"]
     assert plain["rate"] < 0.03 and plain["last"] < 0.03, "the text: ends under 0.03 nats"
-    assert plain["peak"] < 0.15, "the text: stays under 0.15 nats even in the first 30 steps"
+    assert plain["peak"] < 0.2, "the text: stays under 0.2 nats even in the first 20 steps"
     assert plain["active"] == 0
     assert 195 < plain["distortion"] < 210, "the text: about 200 nats, one image for all"
 
@@ -110,8 +113,8 @@ def test_beta_32_collapses_the_posterior_at_once(text):
 def test_the_warm_up_only_delays_the_collapse(text):
     runs = _collapse_runs(text)
     warm = runs["warm-up"]
-    assert warm["peak"] > 10 and warm["peak_step"] == 30, "the text: over 10 nats in the first 30 steps"
-    assert warm["at_warmup"] < 0.5, "the text: a fraction of a nat at step 300"
+    assert warm["peak"] > 10 and warm["peak_step"] == COLLAPSE_STEPS // 20, "the text: over 10 nats in the first 20 steps"
+    assert warm["at_warmup"] < 0.5, "the text: a fraction of a nat at step 200"
     assert warm["rate"] < 0.03 and warm["active"] == 0, "the text: as collapsed as the first one"
     assert abs(warm["distortion"] - runs["no remedy"]["distortion"]) < 3
 
@@ -119,17 +122,17 @@ def test_the_warm_up_only_delays_the_collapse(text):
 def test_free_bits_keep_the_code_but_only_what_is_free(text):
     runs = _collapse_runs(text)
     free, plain = runs["free bits"], runs["no remedy"]
-    assert 4 < free["rate"] < 6 and free["last"] < 6, "the text: between 4 and 6 nats, just under the allowance"
+    assert 3.7 < free["rate"] < 6 and free["last"] < 6, "the text: about 4 to 6 nats, below the allowance"
     assert free["active"] == 12
     gain = plain["distortion"] - free["distortion"]
-    assert 29.5 < gain < 36.5, "the text: 30 to 36 nats lower"
-    assert 5 < gain / (free["rate"] - plain["rate"]) < 9, "the text: about 5 to 9 nats per nat of rate"
+    assert 22 < gain < 31, "the text: 23 to 30 nats lower"
+    assert 4.5 < gain / (free["rate"] - plain["rate"]) < 6, "the text: about 5 nats per nat of rate"
     assert free["distortion"] > _reduction_runs(text)["a"][1] + 40, "still far worse than run a"
 
 
 def test_800_steps_are_the_passes_and_digits_the_text_says(executed):
     pattern = r"each model: 800 steps, ([\d.]+) passes over ([\d,]+) training digits, ([\d,]+) digits seen"
-    subset, full = (re.search(pattern, executed(NAME, source)["sweep"]) for source in ("subset", "full"))
+    subset, full = (re.search(pattern, executed(NAME, source)["sweep-rest"]) for source in ("subset", "full"))
     assert subset and subset.groups() == ("25.0", "4,000", "100,000"), "the text: 25 passes, 100,000 digits"
     assert full and full.group(1) == "1.7" and full.group(2) == "60,000"
     assert 101_500 < int(full.group(3).replace(",", "")) < 102_500, "the text: about 102,000 digits"
@@ -296,7 +299,8 @@ def test_mig_is_measured_over_five_seeds_per_beta_and_summarised_faithfully(text
                             rf"\(lowest {NUM}, highest {NUM}\)", text["mig"])
         assert summary, text["mig"]
         mean, sd, lowest, highest = (float(g) for g in summary.groups())
-        assert abs(mean - statistics.mean(scores)) < 0.006 and abs(sd - statistics.stdev(scores)) < 0.006
+        # both sides from numbers printed to two decimals: each may be off by up to 0.005
+        assert abs(mean - statistics.mean(scores)) < 0.011 and abs(sd - statistics.stdev(scores)) < 0.011
         assert abs(lowest - min(scores)) < 0.006 and abs(highest - max(scores)) < 0.006
         assert 0.01 < sd / math.sqrt(len(SEEDS)) < 0.05, "the text: the averages are uncertain by a few hundredths"
 
@@ -332,7 +336,8 @@ def test_beta_8_beats_beta_1_clearly_with_substantial_seed_noise(text):
     assert wins >= 20 and in_se > 3, "the text: a clear effect of beta"
     # ... with substantial seed noise: two seeds of one beta differ by a third to a half of beta's effect or more
     assert 0.3 * effect < within < 0.55 * effect, "the text: two seeds differ by about a third to a half of the effect"
-    assert 0.5 * effect < max(high) - min(high) < effect, "the text: the beta = 8 seeds spread over most of the gap"
+    assert 0.7 * effect < max(high) - min(high) < 1.1 * effect, \
+        "the text: the beta = 8 seeds spread over a range almost as wide as the gap"
     line = re.search(rf"beta 8 minus beta 1: {NUM} on average; between one seed of each, anywhere from {NUM} "
                      rf"to {NUM}", text["mig"])
     assert line, text["mig"]
@@ -380,9 +385,9 @@ def test_the_median_seeds_shown_in_the_heat_maps(text):
     runs = _shape_runs(text["mig"])
     median = {b: sorted(SEEDS, key=lambda s: runs[b, s]["mig"])[len(SEEDS) // 2] for b in (1.0, 8.0)}
     typical_8, typical_1 = runs[8.0, median[8.0]], runs[1.0, median[1.0]]
-    assert typical_8["x"] > 0.3 and typical_8["y"] > 0.3, "the text: one latent for x and one for y at beta = 8"
-    assert typical_8["size"] < 0.15, "size shared by several latents: a small gap"
-    assert typical_1["x"] < 0.25 and typical_1["y"] < 0.1, "at beta = 1, x and y spread over several latents"
+    assert typical_8["x"] > 0.2 and typical_8["y"] > 0.2, "the text: one latent for x and one for y at beta = 8"
+    assert typical_8["size"] < min(0.2, typical_8["x"], typical_8["y"]), "size shared by several latents: a small gap"
+    assert typical_1["x"] < 0.2 and typical_1["y"] < 0.1, "at beta = 1, x and y spread over several latents"
 
 
 def test_prediction_cells_are_plain_editable_cells_the_same_in_both_versions(root):
