@@ -21,17 +21,18 @@ def test_lateness_in_words():
 
 
 def row(student: str, assignment: str, score: str, flagged: str = "") -> dict[str, str]:
-    first, last = student.capitalize(), "Zed"
+    review = "opened a socket" if flagged and assignment == "03_b" else ""
     return {**dict.fromkeys(COLUMNS, ""), "student_id": student, "assignment": assignment, "score": score,
-            "first_name": first, "last_name": last, "email": f"{student}@example.org", "flagged": flagged}
+            "first_name": student.capitalize(), "last_name": "Zed", "email": f"{student}@example.org",
+            "flagged": flagged, "review": review}
 
 
 def test_one_row_per_student_for_canvas_and_moodle(tmp_path):
-    rows = [row("bob", "02_a", "3.0"), row("bob", "03_b", "", "yes"), row("alice", "02_a", "5.5"),
+    rows = [row("bob", "02_a", "3.0", "yes"), row("bob", "03_b", "", "yes"), row("alice", "02_a", "5.5"),
             row("alice", "03_b", "4.0"), row("alice", "04_unreleased", "")]
     wide = wide_rows(rows, ["02_a", "03_b"])
     assert [w["id"] for w in wide] == ["alice", "bob"]
-    assert (wide[0]["total"], wide[1]["total"], wide[1]["03_b"], wide[1]["flagged"]) == ("9.5", "3", "", "03_b")
+    assert (wide[0]["total"], wide[1]["total"], wide[1]["03_b"], wide[1]["flagged"]) == ("9.5", "3", "", "02_a | 03_b: opened a socket")
     canvas, moodle = write_lms(rows, ["02_a", "03_b"], tmp_path)
     with open(canvas, newline="") as f:
         table = list(csv.reader(f))
@@ -41,7 +42,7 @@ def test_one_row_per_student_for_canvas_and_moodle(tmp_path):
         table = list(csv.reader(f))
     assert table[0] == ["Email address", "ID number", "First name", "Last name", "02_a", "03_b", "Total",
                         "Flagged for review"]
-    assert table[2] == ["bob@example.org", "bob", "Bob", "Zed", "3.0", "", "3", "03_b"]
+    assert table[2] == ["bob@example.org", "bob", "Bob", "Zed", "3.0", "", "3", "02_a | 03_b: opened a socket"]
 
 
 NBGRADER_REFUSAL = """[GenerateAssignmentApp | ERROR] There was an error processing assignment: /c/solutions/03

@@ -10,7 +10,8 @@ autograded, the same ``0.0`` as a student who earned zero. The course's exporter
   ``not submitted``; the score columns are empty unless the status is ``graded``;
 - ``late``: how late the submission came (``on time``, ``1 d 2 h late``), next to nbgrader's
   ``late_submission_penalty`` (points the late policy took off) and ``score`` (after it);
-- ``flagged``: ``yes`` when the audit flagged the submission for review (possible tampering);
+- ``flagged``: ``yes`` when grading flagged the submission for review, and ``review``: why
+  (tampering found in its code, probing seen by the sandbox: ``audit.probe_flags``);
 - ``outdated``: why the score predates the assignment's current version (points or a test
   changed, a graded cell added since it was graded; empty when current): regrade it;
 - ``note``: why autograding failed, as ``make autograde`` recorded it.
@@ -33,10 +34,12 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins.export import CsvExportPlugin
 
+from .audit import probe_flags
+
 GRADED, BY_HAND, MISSING = "graded", "needs grading by hand", "not submitted"
 NOT_AUTOGRADED = "Not autograded: "  # how make autograde's note on a dropped submission begins
 COLUMNS = ["assignment", "duedate", "timestamp", "late", "student_id", "last_name", "first_name", "email", "raw_score",
-           "late_submission_penalty", "score", "max_score", "status", "flagged", "outdated", "note"]
+           "late_submission_penalty", "score", "max_score", "status", "flagged", "review", "outdated", "note"]
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 MOODLE_IDENTITY = ["Email address", "ID number", "First name", "Last name"]
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"  # nbgrader's, where c.Exchange.root is not set
@@ -148,6 +151,9 @@ def rows(gradebook: Gradebook, assignments: list[str] = (), students: list[str] 
                    "timestamp": submission.timestamp if submission else None,
                    "late": late_words(submission.total_seconds_late or 0) if submission else None,
                    "flagged": "yes" if submission and any(nb.flagged for nb in submission.notebooks) else ""}
+            if submission and root:
+                row["review"] = "; ".join(probe_flags(root, assignment.name, student.id))
+                row["flagged"] = "yes" if row["review"] else row["flagged"]
             if state == GRADED:
                 penalty = submission.late_submission_penalty or 0.0
                 row.update(raw_score=submission.score, late_submission_penalty=penalty,
@@ -169,7 +175,7 @@ def released(gradebook: Gradebook, exchange: Path, course_id: str) -> list[str]:
 
 def wide_rows(long_rows: list[dict[str, str]], names: list[str]) -> list[dict[str, str]]:
     """One row per student from :func:`rows`: identity, each of ``names``' score after the late penalty
-    (empty when not graded), the total of those, and the submissions flagged for review."""
+    (empty when not graded), the total of those, and the submissions flagged for review, with why."""
     students: dict[str, dict[str, str]] = {}
     for row in long_rows:
         if row["assignment"] not in names:
@@ -179,7 +185,8 @@ def wide_rows(long_rows: list[dict[str, str]], names: list[str]) -> list[dict[st
             "email": row["email"], "flagged": ""})
         wide[row["assignment"]] = row["score"]
         if row["flagged"]:
-            wide["flagged"] = " ".join(filter(None, [wide["flagged"], row["assignment"]]))
+            why = f"{row['assignment']}: {row['review']}" if row.get("review") else row["assignment"]
+            wide["flagged"] = " | ".join(filter(None, [wide["flagged"], why]))
     for wide in students.values():
         wide["total"] = f"{sum(float(wide.get(name) or 0) for name in names):g}"
     return [students[key] for key in sorted(students)]
