@@ -49,3 +49,86 @@ def test_only_code_nbgrader_will_not_restore_is_read(tmp_path):
     assert audit(tmp_path / "a.ipynb") == ["assigns to torch.manual_seed"]
     (tmp_path / "b.ipynb").write_text("not json")
     assert audit(tmp_path / "b.ipynb") == []
+
+
+# --- probing: what the sandboxed kernel reports (vae_helpers.grading.confine) ----------------------------
+from pathlib import Path  # noqa: E402
+
+from vae_helpers.grading import confine, sandbox  # noqa: E402
+
+# (event, its arguments, what the report must say or None); {tmp} plays the sandbox's /tmp, where the
+# kernel's folder is {tmp}/job/submitted and the class course {tmp}/class
+PROBES = [
+    ("open", ("/srv/course/gradebook.db", "r", 0), "opened /srv/course/gradebook.db (outside its folder)"),
+    ("os.listdir", ("/home",), "listed /home (outside its folder)"),
+    ("open", ("{tmp}/class/submitted/bob/02/02.ipynb", "r", 0), "opened {tmp}/class/submitted/bob/02/02.ipynb"),
+    ("shutil.rmtree", ("{tmp}/class/submitted", None), "deleted {tmp}/class/submitted"),
+    ("open", ("{tmp}/job/other.ipynb", "r", 0), "opened {tmp}/job/other.ipynb"),  # next to its folder
+    ("socket.connect", (None, ("127.0.0.1", 8888)), "used the network (socket.connect ('127.0.0.1', 8888))"),
+    ("subprocess.Popen", ("sh", ["sh", "-c", "cat /etc/passwd"], None, None), "started a process"),
+    ("os.kill", (1, 9), "sent a signal to process 1"),
+    ("open", ("{tmp}/scratch.txt", "w", 0), None),  # its own /tmp
+    ("open", ("{tmp}/.config/matplotlib/fontlist.json", "r", 0), None),
+    ("open", ("/usr/lib/python3/x.py", "r", 0), None),
+    ("open", ("data.txt", "r", 0), None),  # its own folder
+    ("open", (3, "r", 0), None),
+    ("subprocess.Popen", ("/sbin/ldconfig", ["/sbin/ldconfig", "-p"], None, None), None),  # ctypes.util
+]
+
+
+@pytest.mark.parametrize("event, args, expected", PROBES, ids=lambda v: str(v)[:40])
+def test_each_reach_outside_is_named_and_the_kernels_own_world_is_not(event, args, expected, tmp_path, monkeypatch):
+    workdir = tmp_path / "job" / "submitted"
+    workdir.mkdir(parents=True)
+    monkeypatch.setattr(confine, "TMP", str(tmp_path))
+    monkeypatch.chdir(workdir)
+    args = tuple(a.format(tmp=tmp_path) if isinstance(a, str) else a for a in args)
+    said = confine.describe(event, args, confine.Outside([str(workdir)], [str(tmp_path / "class")]))
+    if expected is None:
+        assert said is None
+    else:
+        assert said is not None and expected.format(tmp=tmp_path) in said, said
+
+
+def test_the_reasons_a_submission_was_flagged_are_kept_for_the_export(tmp_path):
+    from vae_helpers.grading.audit import probe_flags, record_flags
+
+    assert probe_flags(tmp_path, "02", "bob") == []
+    record_flags(tmp_path, "02", "bob", ["opened /srv/gradebook.db (outside its folder)", "started a process"])
+    assert probe_flags(tmp_path, "02", "bob") == ["opened /srv/gradebook.db (outside its folder)", "started a process"]
+    record_flags(tmp_path, "02", "bob", [])  # regraded, honest now
+    assert probe_flags(tmp_path, "02", "bob") == []
+
+
+@pytest.mark.slow
+def test_no_right_answer_of_the_library_reaches_outside_its_folder(tmp_path):
+    """Every right answer, with its exercise's test cells (visible and hidden), in one sandboxed kernel
+    per assignment: the audit hook reports nothing (no false flag on honest work)."""
+    if (why := sandbox.unavailable()) is not None:
+        pytest.skip(why)
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    from test_sandbox import Kernel
+
+    reported = {}
+    for assignment in sorted({e.assignment for e in answer_suites.EXERCISES}):
+        cells = answer_suites.solution_cells(assignment)
+        setup = [c.source for c in cells if c.id == "setup"]
+        solutions = [c.source for c in cells if c.metadata.get("nbgrader", {}).get("solution")]
+        kernel = Kernel(tmp_path)
+        try:
+            for code in setup + solutions:
+                assert kernel.run(code)[1] == "", code[:200]
+            for exercise in (e for e in answer_suites.EXERCISES if e.assignment == assignment):
+                tests = [c.source for c in cells if c.id in exercise.tests]
+                for answer in exercise.correct:
+                    kernel.run(answer_suites.plant(answer, exercise.name))
+                    errors = [kernel.run(code)[1] for code in tests]
+                    assert not any(errors), (answer.__name__, errors)
+            reported[assignment] = kernel.manager.attempts()
+            kernel.run("import os\ntry:\n    os.listdir('/srv/class')\nexcept OSError:\n    pass")
+            assert kernel.manager.attempts() == ["listed /srv/class (outside its folder)"]  # the hook is there
+        finally:
+            kernel.stop()
+    assert all(not attempts for attempts in reported.values()), reported
