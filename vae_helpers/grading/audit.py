@@ -117,7 +117,7 @@ def record_flags(course_root: Path, assignment: str, student: str, reasons: list
     path = flags_file(course_root, assignment, student)
     path.unlink(missing_ok=True)
     if reasons:
-        from .report import private_text
+        from .privacy import private_text
 
         private_text(path, "".join(f"{reason}\n" for reason in reasons))
 

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import batch, report
+from . import batch, privacy, report
 from .audit import audit
 from .batch import Grade
 from .export import outdated
@@ -103,9 +103,10 @@ def release_failure(course_dir: Path, name: str, log: str) -> str:
                 f"exercise mid-semester, give it a new assignment (a new folder in solutions/), or leave it "
                 f"ungraded (no nbgrader cell metadata). See docs/instructors.md, \"Changing a released "
                 f"assignment\". {unchanged}")
-    errors = [line.strip() for line in log.splitlines()
-              if re.search(r"\b\w*(Error|Exception)\b:|\| (CRITICAL|ERROR)\]", line)]
-    why = errors[0] if errors else (log.strip().splitlines() or ["no output"])[-1]
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"\w+(Error|Exception): ", line)]  # the exception, not its traceback
+    logged = [line for line in lines if re.search(r"\| (CRITICAL|ERROR)\]", line)]
+    why = (raised[-1:] or logged[:1] or lines[-1:] or ["no output"])[0]
     return f"Cannot release {name}: nbgrader generate_assignment failed ({why}). {unchanged}"
 
 
@@ -440,10 +441,20 @@ def autograde_class(root: Path, names: list[str] | None = None, students: list[s
     print(f"This report: {batch.write_report(root, printed)}")
     for path in report.write_reports(root, sorted({g.assignment for g in grades})):  # what the class got wrong
         print(f"Class report: {path}")
+    privacy.make_private(root)  # class data made before, e.g. by hand, with other rights
     return all(g.score is not None for g in grades)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; files it and the nbgrader it starts create are the instructor's only (privacy.py)."""
+    old = privacy.private_umask()
+    try:
+        return run_command(argv)
+    finally:
+        os.umask(old)
+
+
+def run_command(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae_helpers.grading.course", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["release", "check", "collect", "autograde", "execute"])
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the repository (default: .)")

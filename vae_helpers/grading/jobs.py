@@ -77,6 +77,12 @@ def write_folder(folder: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(data)
 
 
+def readable_to_the_kernel(folder: Path) -> None:
+    """Let the kernel's own user (as root, not ours) read ``folder``, whatever the umask (privacy.py sets 077)."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 def nbgrader_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """This process's environment for running nbgrader, with ``extra`` added.
 
@@ -152,12 +158,14 @@ def run(job: Job) -> Result:
         (course / "nbgrader_config.py").write_text(job.config)
         (course / GRADEBOOK).write_bytes(job.gradebook)
         write_folder(course / "submitted" / job.student / job.assignment, job.files)
+        readable_to_the_kernel(course / "submitted")  # the scratch folder itself stays private (0700)
         (course / "tmp").mkdir()  # nbgrader's temporary files (the kernel's sockets): gone with the job
         env = nbgrader_environment({"OMP_NUM_THREADS": str(job.threads), "MKL_NUM_THREADS": str(job.threads),
                                     "TMPDIR": str(course / "tmp"), OFF_SWITCH: "on" if job.sandbox else "off",
                                     COURSE_ROOT: job.course})
         process = subprocess.Popen(tied_to_this_process(nbgrader_command(job)), cwd=course, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                                   stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                   umask=0o022)  # the kernel's own user reads its folder; the scratch stays 0700
         try:
             log, problem = process.communicate(timeout=job.limits.seconds)[0], ""
         except subprocess.TimeoutExpired:

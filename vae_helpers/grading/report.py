@@ -13,7 +13,7 @@ module reads the gradebook and the autograded notebooks and writes, per assignme
 
 ``make autograde`` writes them at its end; ``python -m vae_helpers.grading.report [--root R]
 [--assignment A]`` writes them on its own. Like every file of class data, they are readable by
-the instructor only (see ``privacy.private_file`` below).
+the instructor only (``privacy.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import base64
 import csv
 import html
 import io
-import os
 import re
 import sys
 from collections import Counter
@@ -31,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from .privacy import private_text
 
 REPORTS = "class-reports"
 CSV_COLUMNS = ["assignment", "kind", "test_cell", "checks", "section", "failed", "graded", "symptom", "count",
@@ -60,6 +61,17 @@ def what_it_checks(source: str, fallback: str) -> str:
         doc = (getattr(getattr(checks, name, None), "__doc__", None) or "").strip()
         said.append(" ".join(doc.split("\n\n")[0].split()) if doc else name)
     return "; ".join(said) or fallback
+
+
+def test_label(source: str, grade_id: str, width: int = 110) -> str:
+    """A test cell's name in the feedback's table of contents: its id and what it checks, cut to ``width``
+    characters (a Jinja filter of the course's feedback template, ``templates/feedback``)."""
+    what = what_it_checks(source, "")
+    label = f"{grade_id}: {what}" if what else grade_id
+    return label if len(label) <= width else label[:width].rsplit(" ", 1)[0] + " …"
+
+
+FEEDBACK_TEMPLATES = Path(__file__).with_name("templates")  # c.HTMLExporter.extra_template_basedirs
 
 
 def heading(source: str) -> str | None:
@@ -233,15 +245,6 @@ def render_html(report: AssignmentReport) -> str:
     else:
         parts.append("<p>None: no submission was flagged, late or dropped.</p>")
     return "\n".join(parts) + "\n</body></html>\n"
-
-
-def private_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path``, readable and writable by this user only (class data)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # also when the file was there before, with other rights
-    with os.fdopen(fd, "w", newline="") as f:
-        f.write(text)
 
 
 def write_report(course_root: Path, assignment: str) -> tuple[Path, Path]:
