@@ -73,6 +73,22 @@ c.Execute.shutdown_kernel = "immediate"
 # still to be given by hand (autograding failed) or was never submitted, and which were flagged.
 c.ExportApp.plugin_class = "vae_helpers.grading.export.CsvExport"
 
+# Feedback names each test cell by what it checks, not "Test cell": nbgrader's feedback template with that one
+# change, found first (nbgrader's own templates, e.g. the Formgrader's, after it).
+import os  # noqa: E402
+
+import nbgrader  # noqa: E402
+from vae_helpers.grading.report import FEEDBACK_TEMPLATES  # noqa: E402
+
+c.HTMLExporter.extra_template_basedirs = [
+    str(FEEDBACK_TEMPLATES), os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
+c.HTMLExporter.filters = {"test_label": "vae_helpers.grading.report.test_label"}
+
+# Class data is the instructor's (vae_helpers/grading/privacy.py): nbgrader would make autograded notebooks and
+# feedback world-readable (444, 644); nbgrader release_feedback gives students theirs through the exchange.
+c.Autograde.permissions = 0o600
+c.GenerateFeedback.permissions = 0o600
+
 # Keep giant outputs (an accidental print in a loop) out of feedback files.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60

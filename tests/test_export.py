@@ -61,5 +61,6 @@ def test_a_refused_release_is_one_paragraph_and_keeps_the_log(tmp_path: Path):
     assert message.startswith("Cannot release 03: students have submitted it")
     assert "notebooks/03/ is unchanged" in message and "new assignment" in message
     assert (tmp_path / "build" / "release-03.log").read_text() == NBGRADER_REFUSAL
-    other = course.release_failure(tmp_path, "03", "Traceback ...\nFileNotFoundError: [Errno 2] No such file: 'alembic'\n")
+    other = course.release_failure(tmp_path, "03", "[GenerateAssignmentApp | ERROR] There was an error processing\n"
+                                   "Traceback ...\nFileNotFoundError: [Errno 2] No such file: 'alembic'\n")
     assert other.startswith("Cannot release 03: nbgrader generate_assignment failed (FileNotFoundError: ") and "\n" not in other
