@@ -51,6 +51,12 @@ def test_every_colab_link_is_built_from_the_repository_url_and_opens_an_existing
     assert colab_problems(README) == []
 
 
+def test_the_binder_link_is_built_from_the_repository_url():
+    links = re.findall(r"https://mybinder\.org/v2/gh/[^)\s]+", README)
+    assert links == [f"https://mybinder.org/v2/gh/{URL.removeprefix('https://github.com/')}/HEAD?urlpath=lab/tree/notebooks"]
+    assert (ROOT / "binder" / "requirements.txt").is_file(), "what Binder builds from"
+
+
 def test_the_install_lines_use_the_repository_url():
     for spec in re.findall(r'pip install "vae-course @ git\+([^"]+)"', README):
         assert spec == URL
