@@ -36,7 +36,7 @@ from pathlib import Path
 from . import batch, privacy, report
 from .audit import audit
 from .batch import Grade
-from .export import outdated
+from .export import GRADED, outdated, status
 from .jobs import nbgrader_environment, why_dropped
 from .sandbox import GIB, MIB, OFF_SWITCH, Limits
 
@@ -378,10 +378,12 @@ def outdated_scores(root: Path, names: list[str], regraded: set[tuple[str, str]]
         for name in names:
             for student in gb.students:
                 try:
-                    gb.find_submission(name, student.id)
+                    submission = gb.find_submission(name, student.id)
                 except MissingEntry:
                     continue
-                why = "" if (student.id, name) in regraded else outdated(root, gb, name, student.id)
+                if (student.id, name) in regraded or status(submission)[0] != GRADED:  # by hand: its own notebook
+                    continue
+                why = outdated(root, gb, name, student.id)
                 if why:
                     warnings.append(f"!! {student.id}/{name}: scored against an older version of {name} ({why}); "
                                     f"regrade: make autograde ASSIGNMENT={name} STUDENT={student.id}")
