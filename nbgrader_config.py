@@ -74,7 +74,7 @@ c.Execute.shutdown_kernel = "immediate"
 c.ExportApp.plugin_class = "vae_helpers.grading.export.CsvExport"
 
 # Feedback names each test cell by what it checks, not "Test cell": nbgrader's feedback template with that one
-# change, found first (nbgrader's own templates, e.g. the Formgrader's, after it).
+# change (nbgrader's own templates, e.g. the Formgrader's, stay where they are).
 import os  # noqa: E402
 
 import nbgrader  # noqa: E402
@@ -83,11 +83,12 @@ from vae_helpers.grading.report import FEEDBACK_TEMPLATES  # noqa: E402
 c.HTMLExporter.extra_template_basedirs = [
     str(FEEDBACK_TEMPLATES), os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions", "formgrader", "templates")]
 c.HTMLExporter.filters = {"test_label": "vae_helpers.grading.report.test_label"}
+c.GenerateFeedback.HTMLExporter.template_name = "course-feedback"  # vae_helpers/grading/templates/course-feedback
 
 # Class data is the instructor's (vae_helpers/grading/privacy.py): nbgrader would make autograded notebooks and
 # feedback world-readable (444, 644); nbgrader release_feedback gives students theirs through the exchange.
-c.Autograde.permissions = 0o600
-c.GenerateFeedback.permissions = 0o600
+c.Autograde.permissions = 600  # nbgrader reads the digits as octal
+c.GenerateFeedback.permissions = 600
 
 # Keep giant outputs (an accidental print in a loop) out of feedback files.
 c.LimitOutput.max_lines = 200

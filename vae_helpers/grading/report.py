@@ -65,7 +65,7 @@ def what_it_checks(source: str, fallback: str) -> str:
 
 def test_label(source: str, grade_id: str, width: int = 110) -> str:
     """A test cell's name in the feedback's table of contents: its id and what it checks, cut to ``width``
-    characters (a Jinja filter of the course's feedback template, ``templates/feedback``)."""
+    characters (a Jinja filter of the course's feedback template, ``templates/course-feedback``)."""
     what = what_it_checks(source, "")
     label = f"{grade_id}: {what}" if what else grade_id
     return label if len(label) <= width else label[:width].rsplit(" ", 1)[0] + " …"
