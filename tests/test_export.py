@@ -5,7 +5,11 @@ error of a release nbgrader refuses."""
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from vae_helpers.grading import course
 from vae_helpers.grading.export import COLUMNS, Lateness, late_words, wide_rows, write_lms
@@ -64,3 +68,18 @@ def test_a_refused_release_is_one_paragraph_and_keeps_the_log(tmp_path: Path):
     other = course.release_failure(tmp_path, "03", "[GenerateAssignmentApp | ERROR] There was an error processing\n"
                                    "Traceback ...\nFileNotFoundError: [Errno 2] No such file: 'alembic'\n")
     assert other.startswith("Cannot release 03: nbgrader generate_assignment failed (FileNotFoundError: ") and "\n" not in other
+
+
+def test_the_instructor_make_targets(tmp_path):
+    """make collect and make export run the course's commands; make formgrader's address keeps its token
+    (a "?" in default_url made jupyter print .../lab?formgrader=true?token=..., which opens the login page)."""
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    root = Path(__file__).resolve().parents[1]
+    plan = subprocess.run(["make", "-n", "collect", "export", "formgrader", "ASSIGNMENT=03_kl_divergence"], cwd=root,
+                          capture_output=True, text=True, check=True).stdout
+    assert "vae_helpers.grading.course collect --assignment 03_kl_divergence" in plan
+    assert "nbgrader_main export --assignment 03_kl_divergence" in plan
+    lab = next(line for line in plan.splitlines() if "jupyter lab" in line)
+    assert "?" not in lab, lab
+    assert "&formgrader=true" in plan  # how to open the Formgrader, said before jupyter prints its address
