@@ -125,3 +125,13 @@ def test_the_stand_ins_can_fail():
     assert hidden.returncode != 0 and "No module named 'vae_helpers'" in hidden.stderr
     refused = run(OFFLINE, "import subprocess\nsubprocess.run(['pip'])")
     assert refused.returncode != 0 and "reached for the network" in refused.stderr
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_opening_says_how_to_check_and_hand_in_without_validate(name):
+    intro = nbformat.read(ROOT / "notebooks" / name / f"{name}.ipynb", as_version=4).cells[0].source
+    where = " ".join(intro[intro.index("**Where you work.**"):].split())
+    assert f"nbgrader validate {name}.ipynb" in where and "*Assignment List*" in where, "a hub or JupyterLab"
+    assert "no Validate button (Colab, a laptop), the visible tests are your check" in where
+    assert "Download .ipynb" in where, "how to hand it in from Colab"
+    assert f"({URL}/blob/main/docs/install.md)" in where
