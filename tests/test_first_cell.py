@@ -135,3 +135,29 @@ def test_the_opening_says_how_to_check_and_hand_in_without_validate(name):
     assert "no Validate button (Colab, a laptop), the visible tests are your check" in where
     assert "Download .ipynb" in where, "how to hand it in from Colab"
     assert f"({URL}/blob/main/docs/install.md)" in where
+
+
+@pytest.mark.slow
+def test_in_the_grading_sandbox_the_cell_prints_nothing_and_raises_nothing(tmp_path):
+    """The autograder's kernel: no network, the package installed. The cell must leave no trace there."""
+    from vae_helpers.grading import course, sandbox
+
+    if (reason := sandbox.unavailable()) is not None:
+        pytest.skip(reason)
+    tmp_path.chmod(0o755)
+    manager = sandbox.BlockingSandboxedKernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(tmp_path))
+    client = manager.client()
+    client.start_channels()
+    shown: list[dict] = []
+    try:
+        client.wait_for_ready(timeout=course.KERNEL_WAIT)
+        for name in NAMES:
+            reply = client.execute_interactive(first_code_cell(ROOT / "notebooks" / name / f"{name}.ipynb").source,
+                                               timeout=course.KERNEL_WAIT, output_hook=shown.append)
+            assert reply["content"]["status"] == "ok", (name, reply["content"])
+            traces = [m for m in shown if m["msg_type"] in ("stream", "error", "display_data", "execute_result")]
+            assert not traces, (name, traces)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
