@@ -16,11 +16,16 @@
 #
 # Outside conda, the environment is .venv, (re)built with pip at the versions of
 # requirements.lock whenever it is missing or older than pyproject.toml or the lock.
+# On Linux without a GPU, `make setup TORCH=cpu` (into a new .venv: rm -rf .venv first) takes torch's
+# CPU build from https://download.pytorch.org/whl/cpu: the lock's version, without the CUDA build's
+# 3 GB of NVIDIA libraries (docs/install.md). TORCH=cu126 etc. pick another of PyTorch's indexes.
 # Inside an activated conda environment (other than base), that environment is used
 # instead, with conda's versions (environment.yml).
 
 SHELL := /bin/bash
 BOOTSTRAP_PYTHON ?= python3
+TORCH ?=
+TORCH_INDEX := $(if $(TORCH),--extra-index-url https://download.pytorch.org/whl/$(TORCH))
 
 ifneq ($(filter-out base,$(CONDA_DEFAULT_ENV)),)
   ENV_DIR := $(CONDA_PREFIX)
@@ -47,8 +52,8 @@ $(STAMP): pyproject.toml requirements.lock
 ifeq ($(ENV_DIR),.venv)
 	@test -x .venv/bin/python || { echo "Creating .venv ..."; $(BOOTSTRAP_PYTHON) -m venv .venv; }
 endif
-	@echo "Installing the course into $(ENV_DIR) (pip install -e '.[dev]' at the versions of requirements.lock; the first time takes a few minutes) ..."
-	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	@echo "Installing the course into $(ENV_DIR) (pip install -e '.[dev]', with the lab and grading extras, at the versions of requirements.lock; the first time takes a few minutes) ..."
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -c requirements.lock $(TORCH_INDEX) -e ".[dev]"
 	@# the Formgrader's Autograde button then grades like make autograde (vae_helpers/grading/formgrader.py)
 	@install -D -m 644 jupyter-config/vae-course.json $(ENV_DIR)/etc/jupyter/jupyter_server_config.d/vae-course.json
 	@mkdir -p $(dir $@) && touch $@

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 import subprocess
@@ -17,6 +18,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch", "psycopg2-binary": "psycopg2"}  # conda-forge's names where they differ from PyPI's
+CUDA_ONLY = re.compile(r"nvidia-|cuda-|triton$")  # what torch's CUDA build pulls in on Linux, its CPU build not
 PIP_ONLY = {"jupyter-repo2docker"}  # a test tool, left to environment.yml's pip line (from PyPI)
 
 
@@ -85,8 +87,12 @@ def test_the_lock_pins_every_dependency_within_pyprojects_bounds():
 
 @pytest.mark.skipif(bool(os.environ.get("CONDA_PREFIX")), reason="a conda environment has conda's versions")
 def test_the_environment_is_the_locked_one():
-    """`make setup` installed exactly the locked releases that apply to this platform and Python."""
+    """`make setup` installed exactly the locked releases that apply to this platform and Python
+    (with torch's CPU build, `make setup TORCH=cpu`, less the CUDA libraries only the CUDA build needs)."""
+    cpu_torch = Version(importlib.metadata.version("torch")).local == "cpu"
     for pin in _locked():
+        if cpu_torch and CUDA_ONLY.match(pin.name):
+            continue
         if pin.marker is None or pin.marker.evaluate():
             wanted = next(iter(pin.specifier)).version
             installed = importlib.metadata.version(pin.name)
@@ -170,3 +176,30 @@ def test_make_builds_its_own_venv_outside_conda_or_in_conda_base(tmp_path):
         commands = _make_dry_run("course", **env)
         assert ".venv/bin/python -m vae_helpers.grading.course check" in commands
         assert str(tmp_path) not in commands
+
+
+def test_make_setup_torch_cpu_takes_torch_from_pytorchs_cpu_index():
+    """`make setup TORCH=cpu` (docs/install.md): pip gets PyTorch's CPU index, the lock still applies."""
+    def planned(*args: str) -> str:
+        dry = subprocess.run(["make", "-n", "-W", "pyproject.toml", "setup", *args], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+        return next(line for line in dry.splitlines() if "pip install" in line and "-c requirements.lock" in line)
+
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in planned("TORCH=cpu")
+    assert "download.pytorch.org" not in planned()
+
+
+def test_the_packaged_validate_settings_are_the_courses():
+    """The wheel's etc/jupyter/nbgrader_config.json (Validate outside the course folder: a hub, a laptop)
+    sets the course's Execute limits, and only those, so it cannot fight a hub admin's own settings."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    course = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    shipped = json.loads((ROOT / "jupyter-config" / "nbgrader_config.json").read_text())
+    assert set(shipped) == {"Execute"}
+    assert shipped["Execute"], "no settings shipped"
+    for key, value in shipped["Execute"].items():
+        assert course.Execute[key] == value, f"Execute.{key}: shipped {value!r}, nbgrader_config.py {course.Execute[key]!r}"
+    assert shipped["Execute"]["timeout"] > 30  # nbgrader's default per cell, which notebook 05 can need
+    data_files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    assert data_files["etc/jupyter"] == ["jupyter-config/nbgrader_config.json"]
