@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 import grading_batch
-from vae_helpers.grading import course, export, jobs, sandbox
+from vae_helpers.grading import audit, course, export, jobs, sandbox
 
 pytestmark = pytest.mark.slow  # runs notebooks in kernels: left out of `make quick`
 
@@ -92,6 +92,11 @@ HOSTILE = {
     "sleeps-forever": ("import time\n\ntime.sleep(10**9)", "CellTimeoutError"),
     "kills-parent": ("import os\nimport signal\n\nos.kill(os.getppid(), signal.SIGKILL)", "PermissionError"),
 }
+
+
+# Flagged for review: tampering found in the code (audit.py), or probing seen by the sandbox (confine.py)
+FLAGGED = {"redefines-checks", "patches-checks", "always-equal", "patches-allclose", "kernel-crash", "kills-parent",
+           "reads-others", "vandal", "phones-home", "fork-bomb"}
 
 
 def documented_scores() -> dict[str, str]:
@@ -226,14 +231,22 @@ def test_make_autograde_reports_the_dropped_submission_and_grades_the_rest(class
 def test_tampering_is_flagged_for_review_and_honest_work_is_not(class_graded):
     course_dir, printed, *_ = class_graded
     flagged = dict(re.findall(r"^   review ([\w-]+)/02_reparameterization: its code (.*)$", printed, re.M))
-    assert set(flagged) == {"redefines-checks", "patches-checks", "always-equal", "patches-allclose",
-                            "kernel-crash", "kills-parent"}, printed
+    assert set(flagged) == FLAGGED, printed
     assert "defines check_reparameterize_basics" in flagged["redefines-checks"]
     assert "assigns to vae_helpers.checks.check_reparameterize_basics" in flagged["patches-checks"]
     assert "assigns to torch.allclose" in flagged["patches-allclose"]
     assert "AlwaysEqual defines __eq__" in flagged["always-equal"]
     assert "os._exit" in flagged["kernel-crash"]
     assert "os.kill" in flagged["kills-parent"]
+    # probing, seen by the sandbox although it stopped each attempt and the code did not catch the error
+    assert f"opened {course_dir}/submitted/correct/02_reparameterization/02_reparameterization.ipynb" \
+        in flagged["reads-others"]
+    assert f"opened {course_dir}/gradebook.db (outside its folder)" in flagged["vandal"]
+    assert "used the network (socket.connect" in flagged["phones-home"]
+    assert "started a process" in flagged["fork-bomb"]
+    assert "sent a signal to process" in flagged["kills-parent"]
+    for student in FLAGGED:  # the reasons, for the export and the class report
+        assert audit.probe_flags(course_dir, ASSIGNMENT, student) == flagged[student].split("; "), student
     with course.gradebook(course_dir) as gb:  # where the Formgrader shows it ("Flagged?")
         marked = {sub.student_id for sub in gb.find_assignment(ASSIGNMENT).submissions
                   if any(nb.flagged for nb in sub.notebooks)}
@@ -258,8 +271,7 @@ def test_the_export_tells_earned_scores_from_submissions_to_grade_by_hand(class_
             assert row["status"] == "graded" and f"{float(row['score']):g} / 11" == documented, row
     assert "killed the Python kernel" in rows["kernel-crash"]["note"]
     assert "not a readable notebook" in rows["garbled"]["note"]
-    assert {s for s, row in rows.items() if row["flagged"] == "yes"} == {
-        "redefines-checks", "patches-checks", "always-equal", "patches-allclose", "kernel-crash", "kills-parent"}
+    assert {s for s, row in rows.items() if row["flagged"] == "yes"} == FLAGGED
 
 
 def errors_of(course_dir, student) -> dict[str, str]:
