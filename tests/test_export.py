@@ -83,3 +83,8 @@ def test_the_instructor_make_targets(tmp_path):
     lab = next(line for line in plan.splitlines() if "jupyter lab" in line)
     assert "?" not in lab, lab
     assert "&formgrader=true" in plan  # how to open the Formgrader, said before jupyter prints its address
+
+
+def test_the_lms_files_are_the_instructors_only(tmp_path):
+    for path in write_lms([row("alice", "02_a", "5.5")], ["02_a"], tmp_path):
+        assert path.stat().st_mode & 0o077 == 0, path
