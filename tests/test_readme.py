@@ -58,7 +58,7 @@ def test_the_binder_link_is_built_from_the_repository_url():
 
 
 def test_the_install_lines_use_the_repository_url():
-    for spec in re.findall(r'pip install "vae-course @ git\+([^"]+)"', README):
+    for spec in re.findall(r'pip install "vae-course(?:\[\w+\])? @ git\+([^"]+)"', README):
         assert spec == URL
     assert f'pip install "vae-course @ git+{URL}"' in README
 
