@@ -77,7 +77,7 @@ FEEDBACK_TEMPLATES = Path(__file__).with_name("templates")  # c.HTMLExporter.ext
 def heading(source: str) -> str | None:
     """The last Markdown heading in ``source`` (without its #s), or None."""
     found = re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", source, re.M)
-    return found[-1] if found else None
+    return found[-1].replace("`", "").replace("**", "") if found else None
 
 
 def test_cells(nb: nbformat.NotebookNode) -> dict[str, TestCell]:
