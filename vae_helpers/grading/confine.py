@@ -52,6 +52,7 @@ def drop_to(uid: int) -> None:
 
 
 def is_under(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or inside it (both absolute and normalised)."""
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
@@ -82,6 +83,7 @@ class Outside:
 
 
 def _parents(folder: str) -> list[str]:
+    """Every folder above ``folder``, up to ``/``."""
     parents = []
     while folder not in ("/", ""):
         folder = os.path.dirname(folder)
