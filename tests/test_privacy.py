@@ -78,6 +78,7 @@ def shared_folder():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow  # releases and grades a notebook: left out of `make quick`
 def test_a_second_user_reads_no_class_data_but_can_fetch(throwaway_user, shared_folder):
     root = course.make_scratch_course(grading_batch.ROOT, shared_folder / "course")
     root.chmod(0o755)
