@@ -85,10 +85,10 @@ c.HTMLExporter.extra_template_basedirs = [
 c.HTMLExporter.filters = {"test_label": "vae_helpers.grading.report.test_label"}
 c.GenerateFeedback.HTMLExporter.template_name = "course-feedback"  # vae_helpers/grading/templates/course-feedback
 
-# Class data is the instructor's (vae_helpers/grading/privacy.py): nbgrader would make autograded notebooks and
-# feedback world-readable (444, 644); nbgrader release_feedback gives students theirs through the exchange.
+# Class data is the instructor's (vae_helpers/grading/privacy.py): nbgrader would make autograded notebooks
+# world-readable (444). Feedback files keep nbgrader's 644, since release_feedback copies them with their rights
+# into the exchange for students to fetch; make autograde closes the folders of feedback/ instead.
 c.Autograde.permissions = 600  # nbgrader reads the digits as octal
-c.GenerateFeedback.permissions = 600
 
 # Keep giant outputs (an accidental print in a loop) out of feedback files.
 c.LimitOutput.max_lines = 200

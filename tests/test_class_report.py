@@ -22,7 +22,7 @@ import pytest
 
 import grading_batch
 from vae_helpers import checks
-from vae_helpers.grading import course, report, sandbox
+from vae_helpers.grading import course, privacy, report, sandbox
 
 pytestmark = pytest.mark.slow  # grades notebooks in kernels: left out of `make quick`
 
@@ -128,7 +128,9 @@ def test_feedback_names_each_test_cell_by_what_it_checks(class_reported):
     run = course.nbgrader(root, "generate_feedback", ASSIGNMENT, "--student", "wrong-1", "--force")
     assert run.returncode == 0, run.stdout + run.stderr
     page = (root / "feedback" / "wrong-1" / ASSIGNMENT / f"{ASSIGNMENT}.html")
-    assert stat.S_IMODE(page.stat().st_mode) == 0o600  # class data
+    privacy.make_private(root)  # what the next make autograde does: closed folders, files fetchable via the exchange
+    assert stat.S_IMODE((root / "feedback" / "wrong-1").stat().st_mode) == 0o700
+    assert stat.S_IMODE(page.stat().st_mode) == 0o644
     toc = re.findall(r'<li><a href="#([\w-]+)">([^<]*)</a> \(Score', page.read_text())
     cells = [r["test_cell"] for r in rows if r["kind"] == "test cell"]
     assert [cell for cell, _ in toc] == list(dict.fromkeys(cells)), toc

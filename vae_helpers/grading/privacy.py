@@ -23,8 +23,13 @@ def private_umask() -> int:
     return os.umask(PRIVATE)
 
 
+FOLDERS_ONLY = ("feedback",)  # files keep their rights: nbgrader release_feedback copies them, rights and all,
+# into the exchange, where each student fetches theirs; their closed folders keep them private here
+
+
 def make_private(course_root: Path) -> list[Path]:
-    """Take group's and others' permissions off the class data in ``course_root`` (recursively); the paths changed."""
+    """Take group's and others' permissions off the class data in ``course_root`` (recursively; in ``feedback/``
+    off its folders only); the paths changed."""
     changed = []
     for name in CLASS_DATA:
         top = course_root / name
@@ -32,7 +37,7 @@ def make_private(course_root: Path) -> list[Path]:
             continue
         paths = [top] + (sorted(top.rglob("*")) if top.is_dir() else [])
         for path in paths:
-            if path.is_symlink():
+            if path.is_symlink() or (name in FOLDERS_ONLY and not path.is_dir()):
                 continue
             mode = path.stat().st_mode
             if mode & PRIVATE:
