@@ -257,8 +257,8 @@ class Sandboxed(LoggingConfigurable):
         return [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        # The kernel's own stderr goes to a file of the grader's, so a kernel that dies can say why
-        # (say_why_it_died); student code's prints to sys.stderr reach nbgrader as before.
+        # The kernel's own stderr goes to a file of the grader's (at most Limits.file_size, RLIMIT_FSIZE), so a
+        # kernel that dies can say why (say_why_it_died); sys.stderr in the notebook still reaches its cells' output.
         stderr = getattr(self, "_sockets", None)
         if stderr is not None and kw.get("stderr") is None:
             kw["stderr"] = open(stderr / KERNEL_STDERR, "wb")
@@ -286,7 +286,9 @@ class Sandboxed(LoggingConfigurable):
         path = getattr(self, "_sockets", None)
         if path is None or not (path / KERNEL_STDERR).is_file():
             return ""
-        text = (path / KERNEL_STDERR).read_text(errors="replace")
+        with open(path / KERNEL_STDERR, "rb") as f:  # its end only: the kernel may have written a lot
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))
+            text = f.read().decode(errors="replace")
         said = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln[:1].isspace()
                 and not ln.startswith("Traceback (most recent call last)")]
         return "\n".join(said[-lines:])
