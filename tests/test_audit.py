@@ -132,3 +132,13 @@ def test_no_right_answer_of_the_library_reaches_outside_its_folder(tmp_path):
         finally:
             kernel.stop()
     assert all(not attempts for attempts in reported.values()), reported
+
+
+def test_a_job_reads_the_sandboxs_reports_from_nbgraders_log_each_once():
+    from vae_helpers.grading import jobs
+
+    log = (f"[AutogradeApp | INFO] Autograding ...\n[AutogradeApp | WARNING] {sandbox.PROBED} listed /home (outside "
+           f"its folder)\n[AutogradeApp | WARNING] {sandbox.PROBED} started a process (os.system: ls)\n"
+           f"[AutogradeApp | WARNING] {sandbox.PROBED} listed /home (outside its folder)\n")
+    assert jobs.probes(log) == ["listed /home (outside its folder)", "started a process (os.system: ls)"]
+    assert jobs.probes("[AutogradeApp | INFO] nothing to see\n") == []
