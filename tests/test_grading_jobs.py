@@ -48,7 +48,7 @@ def test_the_summary_names_dropped_and_flagged_submissions_and_the_sandbox():
     assert lines[0].startswith("Graded 2 of 3 submission(s) in 12 s (2 at a time)")
     assert lines[1] == f"Sandbox: on ({Limits().describe()})."
     assert "Dropped by nbgrader, not graded: bob/02" in lines
-    assert "Flagged for review (possible tampering, see docs/grading.md): carol/02" in lines
+    assert "Flagged for review (tampering or probing; why in the review lines above, the export and class-reports/): carol/02" in lines
     assert "Sandbox: OFF" in batch.summary(grades, False, Limits(), "1 at a time", 1)[1]
 
 

@@ -183,7 +183,7 @@ def summary(grades: list[Grade], sandbox: bool, limits: Limits, where: str, seco
     if dropped:
         lines.append(f"Dropped by nbgrader, not graded: {', '.join(sorted(dropped))}")
     if flagged:
-        lines.append(f"Flagged for review (possible tampering, see docs/grading.md): {', '.join(sorted(flagged))}")
+        lines.append(f"Flagged for review (tampering or probing; why in the review lines above, the export and class-reports/): {', '.join(sorted(flagged))}")
     if late:
         lines.append(f"Late (the late policy of nbgrader_config.py / {CLASS_CONFIG} applied): {', '.join(sorted(late))}")
     return lines
