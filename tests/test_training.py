@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 
@@ -335,3 +337,12 @@ def test_progress_false_is_silent(train_x, test_x, capfd):
 def test_progress_true_shows_a_bar(train_x, capfd):
     run(small_ae(), se_loss, train_x, None, steps=8, progress=True, desc="my-run")
     assert "my-run" in capfd.readouterr().err
+
+
+def test_without_ipywidgets_the_bar_is_quiet_text_on_stdout(train_x, monkeypatch, capsys):
+    """A kernel without the lab extra: no "IProgress not found" warning, nothing on stderr (shown red)."""
+    monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import ipywidgets now raises ImportError
+    run(small_ae(), se_loss, train_x, None, steps=8, progress=True, desc="quiet bar")
+    printed = capsys.readouterr()
+    assert printed.err == ""
+    assert "quiet bar" in printed.out and "8/8" in printed.out

@@ -19,6 +19,7 @@ just recorded.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,9 +27,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .data import batches
+
+
+def _progress_bar(**options):
+    """A tqdm bar: widget bars in a notebook when ipywidgets imports, plain text bars on stdout otherwise.
+
+    ``tqdm.auto`` picks widget bars in any Jupyter kernel and, without ipywidgets, warns
+    "IProgress not found" on stderr. A course installed without the ``lab`` extra (a kernel without
+    ipywidgets) gets quiet text bars instead, on stdout: a notebook shows stderr in red, as if
+    something had failed.
+    """
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        from tqdm.std import tqdm as text_bar
+        return text_bar(file=sys.stdout, **options)
+    from tqdm.auto import tqdm
+    return tqdm(**options)
+
 
 LossFn = Callable[[nn.Module, torch.Tensor], "torch.Tensor | dict[str, torch.Tensor]"]
 RECORDS = 20  # history entries per run unless record_every says otherwise
@@ -144,7 +162,7 @@ def fit(model: nn.Module, loss_fn: LossFn, train_x: torch.Tensor, test_x: torch.
     model.train()
     totals: dict[str, torch.Tensor] = {}
     seen, start = 0, time.perf_counter()
-    with tqdm(total=steps, desc=desc, unit="step", disable=not progress) as bar:
+    with _progress_bar(total=steps, desc=desc, unit="step", disable=not progress) as bar:
         for step in range(1, steps + 1):
             if on_step is not None:
                 on_step(step)
