@@ -94,7 +94,7 @@ def test_noisier_gradients_keep_sgd_farther_from_the_optimum(text):
     (exact,) = _floats(r"exact gradient: .*steps 500-2000: ([\d.]+)", out)
     (times,) = _floats(r"score function / pathwise: ([\d.]+) times farther", out)
     assert exact < 0.01
-    assert 1.85 < times < 2.6  # "about twice", a little more than sqrt(3.75) = 1.9, the ratio at the optimum
+    assert 1.8 < times < 2.3  # "about twice", "about 2", close to sqrt(3.75) = 1.9, the ratio at the optimum
 
 
 @pytest.mark.parametrize("grade_id, points", [("reparameterize", 6), ("score-function", 5)])
