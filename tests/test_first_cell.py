@@ -100,12 +100,14 @@ def test_where_the_package_is_installed_the_cell_does_nothing_and_needs_no_netwo
 def test_without_the_package_outside_colab_the_cell_says_how_to_install_it(name):
     result = run(BLOCK + OFFLINE, first_code_cell(ROOT / "solutions" / name / f"{name}.ipynb").source)
     assert result.returncode != 0
-    message = result.stderr.strip().splitlines()[-1]
+    message = result.stderr[result.stderr.index("ModuleNotFoundError: "):].strip()
     assert message.startswith("ModuleNotFoundError: This kernel cannot import the course package `vae_helpers`")
+    assert max(len(line) for line in message.splitlines()) <= 100, "short lines, one way in per line"
     assert "make lab" in message, "the clone with make"
     assert 'pip install -c requirements.lock -e ".[lab]"' in message and "jupyter lab notebooks/" in message, \
         "the make-free laptop path (Windows, macOS)"
-    assert f'pip install "vae-course @ git+{URL}"' in message, "the one-line install without a clone"
+    assert f'`%pip install "vae-course @ git+{URL}"`' in message, "the one-line install without a clone"
+    assert "in a new cell" in message and "Restart" in message, "into this kernel's Python, then a restart"
     assert f"{URL}/blob/main/docs/install.md" in message
     assert "AssertionError" not in result.stderr, "no pip, no network"
 
@@ -132,7 +134,13 @@ def test_the_opening_says_how_to_check_and_hand_in_without_validate(name):
     intro = nbformat.read(ROOT / "notebooks" / name / f"{name}.ipynb", as_version=4).cells[0].source
     where = " ".join(intro[intro.index("**Where you work.**"):].split())
     assert f"nbgrader validate {name}.ipynb" in where and "*Assignment List*" in where, "a hub or JupyterLab"
-    assert "no Validate button (Colab, a laptop), the visible tests are your check" in where
+    assert "In Colab there is no Validate button, so the visible tests are your check" in where
+    assert "your own machine set up as in" in where and "*Validate* works too" in where, "a laptop has Validate"
+    assert "`# Hidden tests` print nothing until the notebook is graded" in where
+    student = nbformat.read(ROOT / "notebooks" / name / f"{name}.ipynb", as_version=4)
+    hidden = [c.source for c in student.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+              and not c.source.startswith("# Visible test")]
+    assert hidden and all(s.startswith("# Hidden tests") for s in hidden), "named as the student sees them"
     assert "Download .ipynb" in where, "how to hand it in from Colab"
     assert f"({URL}/blob/main/docs/install.md)" in where
 
