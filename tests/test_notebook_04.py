@@ -173,6 +173,7 @@ def test_going_further_numbers(text):
     floor, recon = numbers(rf"grey test digits: {NUM} nats per image \(our VAE's test reconstruction term: {NUM}\)",
                            text["bce-floor"])
     assert 20 < floor < recon
+    assert 44.5 < floor < 47 and 105 < recon < 116, "05's objective-md: about 45 to 46 nats of its VAE's roughly 110"
 
 
 def test_the_importance_weighted_bound_on_binarized_digits(text):
@@ -284,5 +285,9 @@ def test_claim_3_holes_counted_directly(text):
     quoted = (0.41, 0.30) if log_n == 8.3 else (0.30, 0.27)
     assert abs(near - quoted[0]) < 0.03 and abs(hole - quoted[1]) < 0.03, \
         f"the text: near a cloud {quoted[0]} against {quoted[1]} in a hole; measured {near} and {hole}"
+    standard_error = (near * (1 - near) / n_near + hole * (1 - hole) / n_hole) ** 0.5  # binomial, two samples
+    in_errors = (near - hole) / standard_error
+    assert (2.2 < in_errors < 4.5) if log_n == 8.3 else (in_errors < 1.7), \
+        f"the text: about three standard errors on the subset, about one on the full MNIST; measured {in_errors:.1f}"
     posterior = quality_table(text["claim-samples"])["VAE: aggregate posterior"]["precision"]
     assert posterior > near + 0.2 and 0.6 < posterior < 0.8, "far less often than the aggregate posterior's (about 0.7)"
