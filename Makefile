@@ -20,7 +20,8 @@
 # CPU build from https://download.pytorch.org/whl/cpu: the lock's version, without the CUDA build's
 # 3 GB of NVIDIA libraries (docs/install.md). TORCH=cu126 etc. pick another of PyTorch's indexes.
 # Inside an activated conda environment (other than base), that environment is used
-# instead, with conda's versions (environment.yml).
+# instead, with conda's versions: environment.yml installs the dependencies, and make adds only
+# the course itself (pip install --no-deps -e .), so pip replaces none of conda's packages.
 
 SHELL := /bin/bash
 BOOTSTRAP_PYTHON ?= python3
@@ -52,10 +53,17 @@ $(STAMP): pyproject.toml requirements.lock
 ifeq ($(ENV_DIR),.venv)
 	@test -x .venv/bin/python || { echo "Creating .venv ..."; $(BOOTSTRAP_PYTHON) -m venv .venv; }
 endif
-	@echo "Installing the course into $(ENV_DIR) (pip install -e '.[dev]', with the lab and grading extras, at the versions of requirements.lock; the first time takes a few minutes) ..."
+ifeq ($(ENV_DIR),.venv)
+	@echo "Installing the course into .venv (pip install -e '.[dev]', with the lab and grading extras, at the versions of requirements.lock; the first time takes a few minutes) ..."
 	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -c requirements.lock $(TORCH_INDEX) -e ".[dev]"
-	@# the Formgrader's Autograde button then grades like make autograde (vae_helpers/grading/formgrader.py)
-	@install -D -m 644 jupyter-config/vae-course.json $(ENV_DIR)/etc/jupyter/jupyter_server_config.d/vae-course.json
+else
+	@echo "Installing the course into $(ENV_DIR) (pip install --no-deps -e .: the dependencies are conda's, from environment.yml) ..."
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+endif
+	@# the Formgrader's Autograde button then grades like make autograde (vae_helpers/grading/formgrader.py);
+	@# mkdir and cp: macOS (BSD) install has no -D option
+	@mkdir -p $(ENV_DIR)/etc/jupyter/jupyter_server_config.d
+	@cp jupyter-config/vae-course.json $(ENV_DIR)/etc/jupyter/jupyter_server_config.d/vae-course.json
 	@mkdir -p $(dir $@) && touch $@
 
 course: setup

@@ -171,6 +171,22 @@ def test_make_uses_an_activated_conda_environment(tmp_path):
     assert ".venv" not in commands
 
 
+def test_make_setup_in_conda_adds_only_the_course_and_runs_on_macos(tmp_path):
+    """In conda, pip must not replace conda's packages with the lock's; no GNU-only `install -D` (macOS)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CONDA")}
+    for env in ({"CONDA_DEFAULT_ENV": "vae-course", "CONDA_PREFIX": str(tmp_path)}, {}):
+        planned = subprocess.run(["make", "-n", "-W", "pyproject.toml", "setup"], cwd=ROOT, env={**clean, **env},
+                                 capture_output=True, text=True, check=True).stdout
+        pip = [line for line in planned.splitlines() if "-m pip install" in line]
+        assert len(pip) == 1, planned
+        if env:
+            assert "--no-deps -e ." in pip[0] and "requirements.lock" not in pip[0], pip[0]
+        else:
+            assert '-c requirements.lock' in pip[0] and '-e ".[dev]"' in pip[0], pip[0]
+        assert "install -D" not in planned
+        assert "etc/jupyter/jupyter_server_config.d/vae-course.json" in planned
+
+
 def test_make_builds_its_own_venv_outside_conda_or_in_conda_base(tmp_path):
     for env in ({}, {"CONDA_DEFAULT_ENV": "base", "CONDA_PREFIX": str(tmp_path)}):
         commands = _make_dry_run("course", **env)
