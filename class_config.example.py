@@ -13,4 +13,5 @@ c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 c.LateSubmissionPlugin.penalty_method = "none"
 
 # A shared gradebook instead of gradebook.db in the course folder (docs/grading.md):
-# c.CourseDirectory.db_url = "postgresql://grader@localhost/vae_course"
+# c.CourseDirectory.db_url = "postgresql+psycopg2://grader@localhost/vae_course"
+# (name the driver: SQLAlchemy 2.1 reads a bare "postgresql://" as psycopg 3, which the course does not install)

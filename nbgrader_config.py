@@ -102,7 +102,8 @@ c.LimitOutput.max_traceback = 60
 # `fetch_assignment` / `submit` (the Assignment List) pick them up and drop submissions,
 # `collect` gathers them, and `release_feedback` / `fetch_feedback` return the feedback.
 # - One machine (make formgrader, make lab, nbgrader in a shell): the course keeps its own
-#   exchange in exchange/ beside this file (git-ignored; nbgrader creates it on the first release).
+#   exchange in exchange/ beside this file (git-ignored). `make formgrader` creates it, since the
+#   Formgrader offers Release only once it exists (`nbgrader release_assignment` in a shell would create it too).
 # - A JupyterHub host: every user's servers must share one folder, set for everybody in
 #   /etc/jupyter/nbgrader_config.py (`c.Exchange.root = "/srv/nbgrader/exchange"`, nbgrader's
 #   default, with c.CourseDirectory.course_id = "vae-course"). Under JupyterHub

@@ -57,7 +57,7 @@ def default_workers() -> int:
 
 def gradebook_url(root: Path) -> str:
     """The class gradebook of the course at ``root``: ``c.CourseDirectory.db_url`` of its
-    nbgrader_config.py (SQLite ``gradebook.db`` by default, or e.g. ``postgresql://...``)."""
+    nbgrader_config.py (SQLite ``gradebook.db`` by default, or e.g. ``postgresql+psycopg2://...``)."""
     from traitlets.config.loader import PyFileConfigLoader
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
