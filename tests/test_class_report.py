@@ -113,6 +113,15 @@ def test_the_html_page_embeds_its_chart_and_names_every_cell(class_reported):
     assert "2 d late" in page and "prober" in page and "garbled" in page
 
 
+def test_the_html_page_is_kept_in_build_for_the_docs_figure(class_reported):
+    """docs/images/class-report.png is a screenshot of this page (the command is in docs/instructors.md)."""
+    root, _, page, _ = class_reported
+    kept = grading_batch.ROOT / "build" / "class-report" / f"{ASSIGNMENT}.html"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(page)
+    assert "7 submission(s), 6 graded; 1 flagged, 1 late, 1 dropped." in page  # the figure's first line
+
+
 def test_the_report_is_also_its_own_command(class_reported, capsys):
     root, rows, _, _ = class_reported
     (root / report.REPORTS / f"{ASSIGNMENT}.csv").unlink()
