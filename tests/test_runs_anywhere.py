@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from packaging.utils import canonicalize_name
 
+from browser import completed_notebook
 from vae_helpers.grading import course
 
 pytestmark = pytest.mark.slow
@@ -100,22 +100,12 @@ def installed(colab_like, wheel) -> tuple[dict[str, str], dict[str, str]]:
     return before, _installed(colab_like)
 
 
-def completed(name: str) -> nbformat.NotebookNode:
-    """Student notebook ``name`` with every solution cell filled in from the solution notebook."""
-    solution = {c.id: c for c in nbformat.read(ROOT / "solutions" / name / f"{name}.ipynb", as_version=4).cells}
-    nb = nbformat.read(ROOT / "notebooks" / name / f"{name}.ipynb", as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = re.sub(r"\s*### (BEGIN|END) SOLUTION", "", solution[cell.id].source)
-    return nb
-
-
 @pytest.fixture(scope="session")
 def classroom(installed, tmp_path_factory) -> Path:
     """An empty folder (no course files, no nbgrader_config.py) holding the five completed notebooks."""
     folder = tmp_path_factory.mktemp("classroom")
     for name in ASSIGNMENTS:
-        nbformat.write(completed(name), folder / f"{name}.ipynb")
+        nbformat.write(completed_notebook(ROOT, name), folder / f"{name}.ipynb")
     return folder
 
 

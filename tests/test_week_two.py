@@ -6,7 +6,9 @@ generated but never released to students) and two students who fetch and submit 
 own commands: alice submits the solution on time; bob submits the blank notebook on time, then the
 solution after the due date. The class's late policy ("zero") is set in the untracked
 ``class_config.py``, as docs/instructors.md says. The steps run in order, each a test; together
-they are the week-two script of the issue.
+they are the week-two script of the issue, with three parts kept where their fixtures already are:
+a probing submission flagged (tests/test_tampering_and_faults.py, the mixed batch), the class report
+(tests/test_class_report.py), and a second OS user who reads no class data (tests/test_privacy.py).
 """
 
 from __future__ import annotations
